@@ -1,0 +1,211 @@
+package io.thetacal.attention;
+
+import java.util.Objects;
+
+/**
+ * The per-row attention math, in one place for every model: dense softmax, exact top-k, and Top-θ with
+ * its compensations. A row of scaled scores is turned, in place, into the weights w_j the output uses,
+ * and the method returns the V-mean coefficient r, so that the attention output of the row is
+ * {@code o = Σ_j w_j V_j + r · v̄}. Not thread-safe: use one kernel per thread.
+ */
+public final class AttentionKernel {
+  private final AttentionMode mode;
+  private final AttentionObserver observer;
+  private final AttentionStats stats;
+  private final AttentionRow view = new AttentionRow();
+  private float[] exps = new float[64];
+  private float[] scratch = new float[64];
+
+  public AttentionKernel(AttentionMode mode, AttentionObserver observer, AttentionStats stats) {
+    this.mode = Objects.requireNonNull(mode, "mode");
+    this.observer = observer == null ? AttentionObserver.NONE : observer;
+    this.stats = stats;
+  }
+
+  public AttentionMode mode() {
+    return mode;
+  }
+
+  public AttentionStats stats() {
+    return stats;
+  }
+
+  /**
+   * Processes one row: scores {@code a[off .. off + n)} (scaled, only the n visible keys) are replaced by
+   * the attention weights. Kept keys are OR-ed into {@code keptMask} from bit {@code maskBit} on, when
+   * the mask is not null (for the union over a KV group's heads).
+   *
+   * @return the coefficient r of v̄ (0 unless V-mean compensation is on and mass was pruned)
+   * @throws NonFiniteScoreException when a score is NaN or infinite
+   */
+  public double apply(int layer, int head, int sequence, int row, float[] a, int off, int n,
+      long[] keptMask, int maskBit) {
+    if (n <= 0) {
+      throw new IllegalArgumentException("row " + row + " of layer " + layer + ", head " + head
+          + " has " + n + " visible keys; it must have at least one");
+    }
+    if (exps.length < n) {
+      exps = new float[Math.max(n, exps.length * 2)];
+      scratch = new float[exps.length];
+    }
+    float m = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      float v = a[off + j];
+      if (!Float.isFinite(v)) {
+        throw new NonFiniteScoreException(layer, head, row, j, v);
+      }
+      if (v > m) {
+        m = v;
+      }
+    }
+    double denom = 0;
+    for (int j = 0; j < n; j++) {
+      float e = (float) Math.exp(a[off + j] - m);
+      exps[j] = e;
+      denom += e;
+    }
+    if (observer.enabled()) {
+      view.layer = layer;
+      view.head = head;
+      view.sequence = sequence;
+      view.row = row;
+      view.n = n;
+      view.scores = a;
+      view.offset = off;
+      view.max = m;
+      view.denominator = denom;
+      observer.onRow(view);
+    }
+
+    int kept;
+    double residual = 0;
+    boolean thresholded;
+    if (mode instanceof AttentionMode.TopK topK && n > topK.k()) {
+      kept = applyTopK(a, off, n, topK.k(), keptMask, maskBit);
+      thresholded = true;
+    } else if (mode instanceof AttentionMode.TopTheta tt && n > tt.k()) {
+      thresholded = true;
+      float theta = tt.table().threshold(layer, head, n, tt.k());
+      if (tt.placement() == Placement.PRE_SOFTMAX) {
+        kept = 0;
+        double keptMass = 0;
+        for (int j = 0; j < n; j++) {
+          if (a[off + j] > theta) {
+            kept++;
+            keptMass += exps[j];
+          }
+        }
+        if (kept == n) {
+          dense(a, off, n, denom, keptMask, maskBit);
+        } else {
+          double missing = switch (tt.sdc()) {
+            case NONE -> 0;
+            case EXACT -> {
+              double s = 0;
+              for (int j = 0; j < n; j++) {
+                if (!(a[off + j] > theta)) {
+                  s += exps[j];
+                }
+              }
+              yield s;
+            }
+            case EXP_THRESHOLD -> (n - kept) * Math.exp((double) theta - m);
+            case OFFLINE -> tt.table().sdcMass(layer, head, n, tt.k());
+          };
+          double d = keptMass + tt.sdcScale() * missing;
+          double sum = 0;
+          for (int j = 0; j < n; j++) {
+            if (a[off + j] > theta) {
+              float w = (float) (exps[j] / d);
+              a[off + j] = w;
+              sum += w;
+              mark(keptMask, maskBit + j);
+            } else {
+              a[off + j] = 0f;
+            }
+          }
+          if (kept == 0) {
+            sum = 0;
+          }
+          residual = tt.vmc() ? 1.0 - sum : 0;
+        }
+      } else {
+        kept = 0;
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+          float p = (float) (exps[j] / denom);
+          if (p > theta) {
+            kept++;
+          }
+        }
+        if (kept == n) {
+          dense(a, off, n, denom, keptMask, maskBit);
+        } else {
+          for (int j = 0; j < n; j++) {
+            float p = (float) (exps[j] / denom);
+            if (p > theta) {
+              a[off + j] = p;
+              sum += p;
+              mark(keptMask, maskBit + j);
+            } else {
+              a[off + j] = 0f;
+            }
+          }
+          residual = tt.vmc() ? 1.0 - sum : 0;
+        }
+      }
+    } else {
+      dense(a, off, n, denom, keptMask, maskBit);
+      kept = n;
+      thresholded = false;
+    }
+    if (stats != null) {
+      stats.recordRow(layer, n, kept, thresholded);
+    }
+    return residual;
+  }
+
+  private void dense(float[] a, int off, int n, double denom, long[] keptMask, int maskBit) {
+    for (int j = 0; j < n; j++) {
+      a[off + j] = (float) (exps[j] / denom);
+      mark(keptMask, maskBit + j);
+    }
+  }
+
+  private int applyTopK(float[] a, int off, int n, int k, long[] keptMask, int maskBit) {
+    float t = OrderStatistics.rthLargest(a, off, n, k, scratch);
+    int above = 0;
+    for (int j = 0; j < n; j++) {
+      if (a[off + j] > t) {
+        above++;
+      }
+    }
+    int tiesLeft = k - above;
+    double keptMass = 0;
+    for (int j = 0; j < n; j++) {
+      float v = a[off + j];
+      boolean keep = v > t || (v == t && tiesLeft-- > 0);
+      if (keep) {
+        keptMass += exps[j];
+      } else {
+        exps[j] = -exps[j] - 1f; // mark dropped, recovered below
+      }
+    }
+    for (int j = 0; j < n; j++) {
+      float e = exps[j];
+      if (e >= 0) {
+        a[off + j] = (float) (e / keptMass);
+        mark(keptMask, maskBit + j);
+      } else {
+        a[off + j] = 0f;
+      }
+    }
+    return k;
+  }
+
+  private static void mark(long[] mask, int bit) {
+    if (mask != null) {
+      mask[bit >>> 6] |= 1L << bit;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package io.thetacal.attention;
+
+/**
+ * Linear-time (expected) selection of order statistics within one attention row, without sorting.
+ * Deterministic: the pivot is a median of three, so the same input always takes the same path.
+ */
+public final class OrderStatistics {
+  private OrderStatistics() {
+  }
+
+  /**
+   * The r-th largest value (r = 1 is the max) of {@code src[off .. off + n)}. {@code scratch} must hold at
+   * least n floats; its content is overwritten. Values must not be NaN.
+   */
+  public static float rthLargest(float[] src, int off, int n, int r, float[] scratch) {
+    if (r < 1 || r > n) {
+      throw new IllegalArgumentException("rank " + r + " is outside 1.." + n);
+    }
+    System.arraycopy(src, off, scratch, 0, n);
+    return selectInPlace(scratch, 0, n, n - r);
+  }
+
+  /**
+   * Rearranges {@code a[from .. to)} so that the element at {@code from + idx} is the one that would be
+   * there in ascending order, everything before it is <= and everything after it is >=; returns it.
+   */
+  public static float selectInPlace(float[] a, int from, int to, int idx) {
+    int lo = from;
+    int hi = to - 1;
+    int target = from + idx;
+    while (hi > lo) {
+      int mid = (lo + hi) >>> 1;
+      // median of three into a[mid]
+      if (a[mid] < a[lo]) {
+        swap(a, mid, lo);
+      }
+      if (a[hi] < a[lo]) {
+        swap(a, hi, lo);
+      }
+      if (a[hi] < a[mid]) {
+        swap(a, hi, mid);
+      }
+      float pivot = a[mid];
+      int i = lo;
+      int j = hi;
+      while (i <= j) {
+        while (a[i] < pivot) {
+          i++;
+        }
+        while (a[j] > pivot) {
+          j--;
+        }
+        if (i <= j) {
+          swap(a, i, j);
+          i++;
+          j--;
+        }
+      }
+      if (target <= j) {
+        hi = j;
+      } else if (target >= i) {
+        lo = i;
+      } else {
+        return a[target];
+      }
+    }
+    return a[target];
+  }
+
+  private static void swap(float[] a, int i, int j) {
+    float t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
