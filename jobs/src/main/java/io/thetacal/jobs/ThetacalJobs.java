@@ -1,0 +1,22 @@
+package io.thetacal.jobs;
+
+import io.thetacal.jobs.ingest.IngestJob;
+import org.apache.spark.sql.SparkSession;
+
+/** The one entry point to thetacal's Spark jobs: each returns a fluent job whose execute() yields a result. */
+public final class ThetacalJobs {
+  private final SparkSession spark;
+
+  private ThetacalJobs(SparkSession spark) {
+    this.spark = spark;
+  }
+
+  public static ThetacalJobs get(SparkSession spark) {
+    return new ThetacalJobs(spark);
+  }
+
+  /** Raw sources to Parquet calibration datasets. */
+  public IngestJob ingest() {
+    return new IngestJob(spark);
+  }
+}

@@ -1,0 +1,199 @@
+package io.thetacal.jobs.cli;
+
+import io.thetacal.jobs.ThetacalJobs;
+import io.thetacal.jobs.config.ConfigException;
+import io.thetacal.jobs.config.ConfigLoader;
+import io.thetacal.jobs.config.ThetacalConfig;
+import io.thetacal.jobs.ingest.DatasetIngestResult;
+import io.thetacal.jobs.ingest.IngestException;
+import io.thetacal.jobs.ingest.IngestResult;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The command line: {@code thetacal JOB --conf conf/FILE.yaml [--out DIR] [--set key=value ...]}. It only
+ * parses arguments, runs the job and prints its result; the jobs themselves live in
+ * {@link ThetacalJobs}. Exit codes: 0 success, 1 the job failed, 2 bad usage or configuration.
+ */
+public final class Thetacal {
+  /** Subcommands and what they do, in help order. */
+  static final Map<String, String> COMMANDS = new LinkedHashMap<>();
+
+  static {
+    COMMANDS.put("ingest", "raw sources -> Parquet calibration datasets under <out>/corpora");
+    COMMANDS.put("calibrate", "calibration datasets -> Top-theta thresholds under <out>/thresholds");
+    COMMANDS.put("inspect", "one text through the model -> attention scores as Parquet");
+  }
+
+  private Thetacal() {
+  }
+
+  public static void main(String[] args) {
+    int code = run(args, System.out, System.err);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /** Runs a command; returns the exit code. Visible for tests. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+      out.print(usage());
+      return args.length == 0 ? 2 : 0;
+    }
+    String command = args[0];
+    if (!COMMANDS.containsKey(command)) {
+      err.println("thetacal: unknown command '" + command + "', known: " + String.join(", ", COMMANDS.keySet()));
+      return 2;
+    }
+    Options o;
+    try {
+      o = Options.parse(command, List.of(args).subList(1, args.length));
+    } catch (UsageException e) {
+      err.println("thetacal " + command + ": " + e.getMessage());
+      err.print(usage());
+      return 2;
+    }
+    if (o.help) {
+      out.print(usage());
+      return 0;
+    }
+    try {
+      ThetacalConfig config = ConfigLoader.load(o.conf == null ? null : Path.of(o.conf), o.sets);
+      if (o.out != null && !command.equals("inspect")) {
+        config = config.withOutputRoot(o.out);
+      }
+      if (o.printConfig) {
+        out.print(ConfigLoader.toYaml(config));
+        return 0;
+      }
+      SparkSession spark = SparkSession.builder().appName("thetacal " + command).getOrCreate();
+      return switch (command) {
+        case "ingest" -> ingest(spark, config, o, out);
+        default -> {
+          err.println("thetacal " + command + ": not available in this build yet");
+          yield 1;
+        }
+      };
+    } catch (ConfigException e) {
+      err.println("thetacal " + command + ": " + e.getMessage());
+      return 2;
+    } catch (IngestException e) {
+      err.println("thetacal " + command + ": " + e.getMessage());
+      return 1;
+    }
+  }
+
+  private static int ingest(SparkSession spark, ThetacalConfig config, Options o, PrintStream out) {
+    var job = ThetacalJobs.get(spark).ingest().config(config);
+    if (!o.datasets.isEmpty()) {
+      job.datasets(o.datasets);
+    }
+    IngestResult r = job.execute();
+    out.printf(Locale.ROOT, "%-16s %9s %9s %9s %11s %9s %9s  %s%n", "dataset", "documents", "rejected",
+        "sequences", "tokens", "calib", "holdout", "fingerprint");
+    for (DatasetIngestResult d : r.datasets()) {
+      out.printf(Locale.ROOT, "%-16s %9d %9d %9d %11d %9d %9d  %s%n", d.name(), d.documents(), d.rejected(),
+          d.sequences(), d.tokens(), d.calibrationSequences(), d.holdoutSequences(),
+          d.fingerprint().substring(0, 16));
+      if (!d.rejectedByReason().isEmpty()) {
+        out.println("  rejected: " + d.rejectedByReason());
+      }
+    }
+    out.printf(Locale.ROOT, "wrote %s (rejected rows: %s) in %.1f s%n", r.corporaPath(), r.rejectedPath(),
+        r.elapsed().toMillis() / 1000.0);
+    return 0;
+  }
+
+  static String usage() {
+    StringBuilder sb = new StringBuilder();
+    sb.append("usage: thetacal JOB --conf conf/FILE.yaml [--out DIR] [--set key=value ...]\n\n");
+    sb.append("jobs:\n");
+    COMMANDS.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "  %-10s %s%n", k, v)));
+    sb.append("\noptions (all jobs):\n");
+    sb.append("  --conf FILE         YAML merged over the embedded conf/default.yaml\n");
+    sb.append("  --out DIR           output root (overrides output.root)\n");
+    sb.append("  --set key=value     override one key, e.g. --set calibration.k_grid=16,64\n");
+    sb.append("  --print-config      print the effective configuration and exit\n");
+    sb.append("ingest:\n");
+    sb.append("  --dataset NAME      ingest only this dataset (repeatable)\n");
+    sb.append("inspect:\n");
+    sb.append("  --model ID|PATH --text \"...\" [--tokens ID,ID,...] --out FILE.parquet [--logits-out FILE]\n");
+    return sb.toString();
+  }
+
+  /** A command line that cannot be understood. */
+  static final class UsageException extends RuntimeException {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+
+  /** Parsed options of one command. */
+  static final class Options {
+    String conf;
+    String out;
+    final List<String> sets = new ArrayList<>();
+    final List<String> datasets = new ArrayList<>();
+    boolean printConfig;
+    boolean help;
+    String model;
+    String text;
+    String tokens;
+    String logitsOut;
+
+    static Options parse(String command, List<String> args) {
+      Options o = new Options();
+      for (int i = 0; i < args.size(); i++) {
+        String a = args.get(i);
+        String value = null;
+        int eq = a.indexOf('=');
+        if (a.startsWith("--") && eq > 0 && !a.startsWith("--set")) {
+          value = a.substring(eq + 1);
+          a = a.substring(0, eq);
+        }
+        switch (a) {
+          case "--help", "-h" -> o.help = true;
+          case "--print-config" -> o.printConfig = true;
+          case "--conf" -> o.conf = value != null ? value : next(args, ++i, a);
+          case "--out" -> o.out = value != null ? value : next(args, ++i, a);
+          case "--set" -> o.sets.add(next(args, ++i, a));
+          case "--dataset" -> o.datasets.add(only(command, "ingest", a, value != null ? value : next(args, ++i, a)));
+          case "--model" -> o.model = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
+          case "--text" -> o.text = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
+          case "--tokens" -> o.tokens = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
+          case "--logits-out" -> o.logitsOut = only(command, "inspect", a,
+              value != null ? value : next(args, ++i, a));
+          default -> {
+            if (a.startsWith("--set=")) {
+              o.sets.add(a.substring("--set=".length()));
+            } else {
+              throw new UsageException("unknown option '" + a + "'");
+            }
+          }
+        }
+      }
+      return o;
+    }
+
+    private static String next(List<String> args, int i, String option) {
+      if (i >= args.size() || args.get(i).startsWith("--")) {
+        throw new UsageException("option " + option + " needs a value");
+      }
+      return args.get(i);
+    }
+
+    private static String only(String command, String allowed, String option, String value) {
+      if (!command.equals(allowed)) {
+        throw new UsageException("option " + option + " applies to '" + allowed + "' only");
+      }
+      return value;
+    }
+  }
+}
