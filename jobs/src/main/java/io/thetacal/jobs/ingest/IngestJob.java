@@ -86,6 +86,7 @@ public final class IngestJob {
       CorpusSources.Loaded l = JobSupport.withJobGroup(spark, "thetacal-ingest-read",
           "ingest: read and fingerprint " + spec.name(), () -> CorpusSources.load(spark, spec, partitions));
       loaded.put(spec.name(), l);
+      LOG.info("ingest: read {} ({}) at {} s", spec.name(), l.origin(), seconds(t0));
       fingerprints.put(spec.name(), l.fingerprint());
       raw = raw == null ? l.rows() : raw.union(l.rows());
     }
@@ -99,6 +100,7 @@ public final class IngestJob {
       Map<String, DatasetIngestResult> results = JobSupport.withJobGroup(spark, "thetacal-ingest-tokenize",
           "ingest: tokenize " + loaded.keySet() + " with " + modelId,
           () -> summarize(tokenized, loaded));
+      LOG.info("ingest: tokenized at {} s", seconds(t0));
       FileSystem fs = JobSupport.fs(spark, root);
       String corpora = JobSupport.path(root, "corpora");
       String rejected = JobSupport.path(root, "rejected", "ingest");
@@ -163,6 +165,10 @@ public final class IngestJob {
     } finally {
       tokenized.unpersist();
     }
+  }
+
+  private static double seconds(long t0) {
+    return Math.round((System.nanoTime() - t0) / 1e8) / 10.0;
   }
 
   private static org.apache.spark.sql.Column[] cols(String[] names) {
