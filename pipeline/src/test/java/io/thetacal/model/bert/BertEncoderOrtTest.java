@@ -27,6 +27,8 @@ class BertEncoderOrtTest {
           "sentences must have varied lengths");
       int layers = model.info().numLayers();
       int heads = model.info().numHeads();
+      assertEquals(1 / Math.sqrt(model.info().headDim()), ((BertEncoder) model).weights().attentionScale(),
+          1e-6, "captured scores are q·k / sqrt(d_head)");
 
       OrtOracle.Output ort;
       try (OrtOracle oracle = new OrtOracle(OrtOracle.resource(id + ".onnx"), layers, true, 2)) {
