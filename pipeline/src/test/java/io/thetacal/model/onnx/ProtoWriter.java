@@ -77,4 +77,39 @@ public final class ProtoWriter {
     }
     return w.toByteArray();
   }
+
+  /** Replaces the dims of the initializer named {@code name} in a ModelProto. */
+  public static byte[] withInitializerDims(byte[] model, String name, long... dims) {
+    return rewrite(model, (field, graph) -> field != 7 ? null : rewrite(graph, (gf, tensor) -> {
+      if (gf != 5 || !name.equals(tensorName(tensor))) {
+        return null;
+      }
+      ProtoWriter w = new ProtoWriter();
+      for (long d : dims) {
+        w.varintField(1, d);
+      }
+      ProtoReader r = new ProtoReader(ByteBuffer.wrap(tensor), "test", "tensor");
+      while (r.hasRemaining()) {
+        int start = r.position();
+        int tag = r.readTag();
+        r.skip(tag & 7);
+        if (tag >>> 3 != 1) {
+          w.out.write(tensor, start, r.position() - start);
+        }
+      }
+      return w.toByteArray();
+    }));
+  }
+
+  private static String tensorName(byte[] tensor) {
+    ProtoReader r = new ProtoReader(ByteBuffer.wrap(tensor), "test", "tensor");
+    while (r.hasRemaining()) {
+      int tag = r.readTag();
+      if (tag >>> 3 == 8 && (tag & 7) == ProtoReader.LEN) {
+        return r.readString();
+      }
+      r.skip(tag & 7);
+    }
+    return null;
+  }
 }
