@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 /**
  * How far one head's score distribution moved between the calibration and an evaluation dataset:
  * Wasserstein-1 between the two score histograms ({@link Drift}), in score units.
@@ -7,6 +8,7 @@ package io.thetacal.report;
 public record HeadDrift(String calibrationDataset, String evaluationDataset, int layer, int head,
     double wasserstein1) {
 
+  @JsonProperty
   public String label() {
     return "L" + layer + ".H" + head + " " + calibrationDataset + " → " + evaluationDataset;
   }

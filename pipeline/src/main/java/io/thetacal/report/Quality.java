@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 public sealed interface Quality permits DecoderQuality, EncoderQuality {
 
   /** Quality loss as a fraction (0.01 = 1%); larger is worse; NaN when it could not be measured. */
+  @JsonProperty
   double loss();
 
   /** One line saying what the loss is made of, with the measured numbers. */

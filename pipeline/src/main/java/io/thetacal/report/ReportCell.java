@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.thetacal.attention.Placement;
 import java.util.Locale;
 import java.util.Objects;
@@ -65,11 +66,13 @@ public record ReportCell(
   }
 
   /** Whether thresholds calibrated on one dataset are applied to another. */
+  @JsonProperty
   public boolean crossDomain() {
     return method == Method.TOP_THETA && !calibrationDataset.equals(evaluationDataset);
   }
 
   /** A short label, e.g. "wiki → code, k=16, PRE_SOFTMAX, SDC_EXACT_VMC" or "top-k on code, k=16". */
+  @JsonProperty
   public String label() {
     if (method == Method.TOP_K) {
       return String.format(Locale.ROOT, "top-k on %s, k=%d", evaluationDataset, k);

@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -9,11 +10,13 @@ public record Verdict(List<GateResult> gates) {
     gates = List.copyOf(gates);
   }
 
+  @JsonProperty
   public boolean pass() {
     return gates.stream().allMatch(GateResult::pass);
   }
 
   /** The failing gates' reasons, or all reasons when everything passes. */
+  @JsonProperty
   public String reason() {
     List<GateResult> shown = pass() ? gates
         : gates.stream().filter(g -> !g.pass()).collect(Collectors.toList());
