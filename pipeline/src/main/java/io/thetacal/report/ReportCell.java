@@ -15,7 +15,8 @@ import java.util.Objects;
  * @param placement where Top-θ compares; null for {@link Method#TOP_K}
  * @param compensation SDC/VMC variant; NONE for top-k
  * @param kept kept elements per thresholded row / k
- * @param attentionFraction Σ kept / Σ n over all attention rows (prefill), the elements still computed
+ * @param attentionFraction Σ kept / Σ n over the thresholded rows (n &gt; k) of a prefill pass: the
+ *     fraction of attention elements still computed where pruning applies
  * @param vRowFraction V rows needed / visible, per KV group the union over its query heads
  * @param outputRelError ||h_sparse − h_dense|| / ||h_dense|| of the final hidden states over all tokens
  *     of all sequences (the model output after its last attention block; per-layer attention outputs
