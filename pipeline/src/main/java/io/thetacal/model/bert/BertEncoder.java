@@ -164,11 +164,18 @@ public final class BertEncoder implements TransformerModel {
     int parts = Math.min(threads, Math.max(1, count / 4096));
     boolean erf = w.geluErf();
     parallel(parts, p -> {
+      int e0 = (int) ((long) count * p / parts);
       int e1 = (int) ((long) count * (p + 1) / parts);
-      for (int i = (int) ((long) count * p / parts); i < e1; i++) {
-        float v = x[i];
-        x[i] = erf ? (float) (0.5 * v * (1.0 + Erf.erf(v * 0.7071067811865476)))
-            : (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+      if (erf) {
+        for (int i = e0; i < e1; i++) {
+          float v = x[i];
+          x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
+        }
+      } else {
+        for (int i = e0; i < e1; i++) {
+          float v = x[i];
+          x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+        }
       }
     });
   }
