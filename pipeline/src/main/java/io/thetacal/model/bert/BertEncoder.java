@@ -139,23 +139,7 @@ public final class BertEncoder implements TransformerModel {
     parallel(parts, p -> {
       int r1 = (int) ((long) rows * (p + 1) / parts);
       for (int r = (int) ((long) rows * p / parts); r < r1; r++) {
-        int o = r * h;
-        double mean = 0;
-        for (int j = 0; j < h; j++) {
-          mean += x[o + j];
-        }
-        mean /= h;
-        double var = 0;
-        for (int j = 0; j < h; j++) {
-          double d = x[o + j] - mean;
-          var += d * d;
-        }
-        var /= h;
-        float inv = (float) (1.0 / Math.sqrt(var + norm.eps()));
-        float fm = (float) mean;
-        for (int j = 0; j < h; j++) {
-          x[o + j] = (x[o + j] - fm) * inv * norm.gamma()[j] + norm.beta()[j];
-        }
+        LayerNormRow.apply(x, r * h, h, norm.gamma(), norm.beta(), norm.eps());
       }
     });
   }
