@@ -139,23 +139,7 @@ public final class BertEncoder implements TransformerModel {
     parallel(parts, p -> {
       int r1 = (int) ((long) rows * (p + 1) / parts);
       for (int r = (int) ((long) rows * p / parts); r < r1; r++) {
-        int o = r * h;
-        double mean = 0;
-        for (int j = 0; j < h; j++) {
-          mean += x[o + j];
-        }
-        mean /= h;
-        double var = 0;
-        for (int j = 0; j < h; j++) {
-          double d = x[o + j] - mean;
-          var += d * d;
-        }
-        var /= h;
-        float inv = (float) (1.0 / Math.sqrt(var + norm.eps()));
-        float fm = (float) mean;
-        for (int j = 0; j < h; j++) {
-          x[o + j] = (x[o + j] - fm) * inv * norm.gamma()[j] + norm.beta()[j];
-        }
+        LayerNormRow.apply(x, r * h, h, norm.gamma(), norm.beta(), norm.eps());
       }
     });
   }
@@ -164,11 +148,18 @@ public final class BertEncoder implements TransformerModel {
     int parts = Math.min(threads, Math.max(1, count / 4096));
     boolean erf = w.geluErf();
     parallel(parts, p -> {
+      int e0 = (int) ((long) count * p / parts);
       int e1 = (int) ((long) count * (p + 1) / parts);
-      for (int i = (int) ((long) count * p / parts); i < e1; i++) {
-        float v = x[i];
-        x[i] = erf ? (float) (0.5 * v * (1.0 + Erf.erf(v * 0.7071067811865476)))
-            : (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+      if (erf) {
+        for (int i = e0; i < e1; i++) {
+          float v = x[i];
+          x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
+        }
+      } else {
+        for (int i = e0; i < e1; i++) {
+          float v = x[i];
+          x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+        }
       }
     });
   }
