@@ -1,6 +1,7 @@
 package io.thetacal.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -62,7 +63,10 @@ public record ThresholdManifest(
   public static final int FORMAT_VERSION = 1;
   public static final String FILE_NAME = "thresholds.json";
 
+  /** Objects indented for reading, arrays on one line so that the threshold arrays stay compact. */
   private static final ObjectMapper MAPPER = new ObjectMapper()
+      .setDefaultPrettyPrinter(new DefaultPrettyPrinter()
+          .withArrayIndenter(DefaultPrettyPrinter.NopIndenter.instance))
       .enable(SerializationFeature.INDENT_OUTPUT)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);

@@ -55,6 +55,9 @@ class ReferenceAgreementTest {
         }
       }
     }
+    for (Placement p : Placement.values()) {
+      assertEquals(ref.toTable(p), ThresholdTable.from(state, p, Estimators.meanStd(CONFIG.sigmaAdd())));
+    }
     // both placements, most (layer, head, bucket, k) cells populated
     assertTrue(compared > 900, "compared " + compared + " cells");
   }
