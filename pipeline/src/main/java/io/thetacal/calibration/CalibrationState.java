@@ -50,6 +50,8 @@ public final class CalibrationState implements AttentionObserver {
   private long rowsObserved;
   private long elementsObserved;
   private float[] scratch = new float[0];
+  private static final int SAMPLE = 256;
+  private final float[] sample = new float[SAMPLE];
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
     this.geometry = geometry;
@@ -170,17 +172,17 @@ public final class CalibrationState implements AttentionObserver {
       scratch = new float[Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()))];
     }
     float[] s = scratch;
-    System.arraycopy(a, off, s, 0, n);
+    int len = candidates(a, off, n, ks[kc - 1] + 1, s);
     float m = row.max();
     double d = row.denominator();
     long dq = preOffset >= 0 ? Quantization.denominator(d) : 0;
     long top = 0;
     int prev = -1;
     for (int ki = kc - 1; ki >= 0; ki--) {
-      int idx = n - 1 - ks[ki];
+      int idx = len - 1 - ks[ki];
       int from = prev + 1;
       // positions > prev hold the previous (larger) top set; select within them
-      float t = OrderStatistics.selectInPlace(s, from, n, idx - from);
+      float t = OrderStatistics.selectInPlace(s, from, len, idx - from);
       int c = (lhb * ks.length + ki) * stride;
       cells[c]++;
       if (preOffset >= 0) {
@@ -188,7 +190,7 @@ public final class CalibrationState implements AttentionObserver {
         Int128.add(cells, c + preOffset, q);
         Int128.addSquare(cells, c + preOffset + 2, q);
         if (prev < 0) {
-          for (int i = idx + 1; i < n; i++) {
+          for (int i = idx + 1; i < len; i++) {
             top += Quantization.mass(s[i], m);
           }
         } else {
@@ -205,6 +207,36 @@ public final class CalibrationState implements AttentionObserver {
       }
       prev = idx;
     }
+  }
+
+  /**
+   * Copies into {@code s} a multiset of the row's scores that contains its {@code need} largest, and
+   * returns its size. Long rows are pre-filtered in one branch-free pass: a strided sample of
+   * {@value #SAMPLE} scores gives a cut expected to keep about 2 · need + 64 of them, and every score
+   * >= the cut is kept; when fewer than {@code need} pass (an unlucky sample), the whole row is used.
+   * The result does not depend on the cut: the selections below are exact either way.
+   */
+  private int candidates(float[] a, int off, int n, int need, float[] s) {
+    long target = 2L * need + 64;
+    if (target * 2 < n && n >= 2 * SAMPLE) {
+      int stride = n / SAMPLE;
+      for (int i = 0; i < SAMPLE; i++) {
+        sample[i] = a[off + i * stride];
+      }
+      int rank = (int) ((target * SAMPLE + n - 1) / n);
+      float cut = OrderStatistics.selectInPlace(sample, 0, SAMPLE, SAMPLE - rank);
+      int c = 0;
+      for (int j = 0; j < n; j++) {
+        float v = a[off + j];
+        s[c] = v;
+        c += v >= cut ? 1 : 0;
+      }
+      if (c >= need) {
+        return c;
+      }
+    }
+    System.arraycopy(a, off, s, 0, n);
+    return n;
   }
 
   private int binOf(float v) {

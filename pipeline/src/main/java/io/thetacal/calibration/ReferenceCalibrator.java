@@ -114,6 +114,38 @@ public final class ReferenceCalibrator implements AttentionObserver {
     return new Cell(count, theta, mean.doubleValue(), std.doubleValue(), sdc);
   }
 
+  /**
+   * The reference's thresholds for a placement as a table, comparable with {@code
+   * ThresholdTable.from(state, placement, Estimators.meanStd(sigmaAdd))} through {@code equals}.
+   */
+  public ThresholdTable toTable(Placement placement) {
+    int[] ks = config.kGrid().stream().mapToInt(Integer::intValue).toArray();
+    int size = geometry.numLayers() * geometry.numHeads() * index.numBuckets() * ks.length;
+    float[] theta = new float[size];
+    double[] sdc = new double[size];
+    long[] count = new long[size];
+    double[] mean = new double[size];
+    double[] std = new double[size];
+    int i = 0;
+    for (int l = 0; l < geometry.numLayers(); l++) {
+      for (int h = 0; h < geometry.numHeads(); h++) {
+        for (int b = 0; b < index.numBuckets(); b++) {
+          for (int ki = 0; ki < ks.length; ki++, i++) {
+            Cell c = cell(placement, l, h, b, ks[ki]);
+            theta[i] = c == null ? Float.NaN : c.theta();
+            sdc[i] = c == null ? Double.NaN : c.sdcMass();
+            count[i] = c == null ? 0 : c.rows();
+            mean[i] = c == null ? Double.NaN : c.mean();
+            std[i] = c == null ? Double.NaN : c.std();
+          }
+        }
+      }
+    }
+    Estimator e = Estimators.meanStd(config.sigmaAdd());
+    return ThresholdTable.of(geometry, index, ks, placement, e.kind(), e.parameters(), theta, sdc,
+        count, mean, std);
+  }
+
   public RowLengthIndex rowLengthIndex() {
     return index;
   }

@@ -59,6 +59,16 @@ public final class ThresholdTable implements ThresholdLookup, Serializable {
     }
   }
 
+  /**
+   * Heap bytes of the per-cell arrays of a table for this geometry and config (θ, SDC mass, rows, mean,
+   * std and the nearest-bucket map: 40 bytes per (layer, head, bucket, k) cell), without allocating it.
+   */
+  public static long sizeBytesFor(CalibrationGeometry geometry, CalibrationConfig config) {
+    long cells = Math.multiplyExact((long) geometry.numLayers() * geometry.numHeads(),
+        (long) config.rowLengthIndex(geometry.maxPositions()).numBuckets() * config.kGrid().size());
+    return Math.multiplyExact(cells, 4L + 8 + 8 + 8 + 8 + 4);
+  }
+
   /** Thresholds of one placement from a state, by an estimator. */
   public static ThresholdTable from(CalibrationState state, Placement placement, Estimator estimator) {
     Objects.requireNonNull(placement, "placement");

@@ -135,6 +135,10 @@ class CalibrationStateTest {
         () -> new CalibrationState(big, tooBig));
     assertTrue(e.getMessage().contains("'histogramBins'"), e.getMessage());
     assertTrue(CalibrationState.scratchBytesFor(big) == 4L * 32_768);
+    long table = ThresholdTable.sizeBytesFor(big, c);
+    assertEquals(40L * 80 * 64 * buckets * 5, table);
+    System.out.printf("threshold table of one placement for it: %d bytes (%.1f MiB)%n", table,
+        table / 1048576.0);
   }
 
   @Test

@@ -55,8 +55,64 @@ class ReferenceAgreementTest {
         }
       }
     }
+    for (Placement p : Placement.values()) {
+      assertEquals(ref.toTable(p), ThresholdTable.from(state, p, Estimators.meanStd(CONFIG.sigmaAdd())));
+    }
     // both placements, most (layer, head, bucket, k) cells populated
     assertTrue(compared > 900, "compared " + compared + " cells");
+  }
+
+  /**
+   * Long rows take the pre-filtered path of the state; sorted, spiky and heavily tied rows make its
+   * strided sample unrepresentative, which must not change any result.
+   */
+  @Test
+  void longAndAdversarialRowsAgreeWithTheReferenceToo() {
+    CalibrationGeometry g = new CalibrationGeometry(1, 2, 4096);
+    CalibrationConfig c = CONFIG.withRowLengths(64, 2);
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(77);
+    java.util.List<SyntheticRows.Row> rows = new java.util.ArrayList<>();
+    for (int r = 0; r < 120; r++) {
+      int n = 1200 + rnd.nextInt(2896);
+      float[] s = new float[n];
+      for (int j = 0; j < n; j++) {
+        switch (r % 6) {
+          case 0 -> s[j] = j * 0.01f;
+          case 1 -> s[j] = -j * 0.01f;
+          case 2 -> s[j] = (j % 256 == 0) ? 5f : (float) rnd.nextGaussian();
+          case 3 -> s[j] = (float) Math.floor(rnd.nextDouble() * 3);
+          case 4 -> s[j] = j % 16 == 0 ? 1f : 0f;
+          default -> s[j] = (float) (rnd.nextGaussian() * 4);
+        }
+      }
+      rows.add(new SyntheticRows.Row(0, r % 2, r, s));
+    }
+    CalibrationState state = new CalibrationState(g, c);
+    ReferenceCalibrator ref = new ReferenceCalibrator(g, c);
+    SyntheticRows.feed(rows, state, ref);
+    int compared = 0;
+    for (Placement p : Placement.values()) {
+      ThresholdTable table = ThresholdTable.from(state, p, Estimators.meanStd(c.sigmaAdd()));
+      for (int h = 0; h < 2; h++) {
+        for (int b = 0; b < state.rowLengthIndex().numBuckets(); b++) {
+          for (int ki = 0; ki < c.kGrid().size(); ki++) {
+            ReferenceCalibrator.Cell want = ref.cell(p, 0, h, b, c.kGrid().get(ki));
+            if (want == null) {
+              assertEquals(0, table.cellRows(0, h, b, ki));
+              continue;
+            }
+            String where = p + " head " + h + " bucket " + b + " k " + c.kGrid().get(ki);
+            assertEquals(want.rows(), table.cellRows(0, h, b, ki), where);
+            assertEquals(Float.floatToIntBits(want.theta()),
+                Float.floatToIntBits(table.cellTheta(0, h, b, ki)), where);
+            assertEquals(Double.doubleToLongBits(want.sdcMass()),
+                Double.doubleToLongBits(table.cellSdcMass(0, h, b, ki)), where);
+            compared++;
+          }
+        }
+      }
+    }
+    assertTrue(compared >= 2 * 2 * 3 * 5, compared + " cells compared");
   }
 
   @Test

@@ -25,6 +25,12 @@ final class SyntheticRows {
    * constant rows.
    */
   static List<Row> generate(long seed, CalibrationGeometry g, int rowsPerHead, int maxN) {
+    return generate(seed, g, rowsPerHead, maxN, true);
+  }
+
+  /** As {@link #generate(long, CalibrationGeometry, int, int)}; without ties and constant rows when asked. */
+  static List<Row> generate(long seed, CalibrationGeometry g, int rowsPerHead, int maxN,
+      boolean tiesAndConstants) {
     SplittableRandom rnd = new SplittableRandom(seed);
     List<Row> out = new ArrayList<>();
     for (int l = 0; l < g.numLayers(); l++) {
@@ -33,7 +39,7 @@ final class SyntheticRows {
         for (int r = 0; r < rowsPerHead; r++) {
           int n = 1 + rnd.nextInt(maxN);
           float[] s = new float[n];
-          int kind = rnd.nextInt(10);
+          int kind = tiesAndConstants ? rnd.nextInt(10) : 3;
           for (int j = 0; j < n; j++) {
             if (kind == 0) {
               s[j] = 1.25f;
