@@ -22,14 +22,15 @@ public final class MappedBytes {
   private final long size;
   private final long chunk;
   private final int overlap;
-  private final MappedByteBuffer[] maps;
+  private final ByteBuffer[] maps;
 
-  private MappedBytes(Path path, long size, long chunk, int overlap, MappedByteBuffer[] maps) {
+  private MappedBytes(Path path, long size, long chunk, int overlap, MappedByteBuffer[] mapped,
+      ByteBuffer heap) {
     this.path = path;
     this.size = size;
     this.chunk = chunk;
     this.overlap = overlap;
-    this.maps = maps;
+    this.maps = heap != null ? new ByteBuffer[] {heap} : mapped;
   }
 
   /** Maps a file read-only. */
@@ -47,10 +48,20 @@ public final class MappedBytes {
         long len = Math.min(size - start, chunk + overlap);
         maps[i] = ch.map(FileChannel.MapMode.READ_ONLY, start, Math.max(0, len));
       }
-      return new MappedBytes(path, size, chunk, overlap, maps);
+      return new MappedBytes(path, size, chunk, overlap, maps, null);
     } catch (IOException e) {
       throw new ModelLoadException("cannot read model file " + path + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Wraps bytes already in memory (e.g. a downloaded file or a fuzzer input) under a name used in
+   * messages.
+   */
+  public static MappedBytes wrap(Path name, ByteBuffer buffer) {
+    ByteBuffer b = buffer.slice();
+    MappedByteBuffer[] maps = {null};
+    return new MappedBytes(name, b.remaining(), Long.MAX_VALUE / 2, Integer.MAX_VALUE - 8, maps, b);
   }
 
   public Path path() {

@@ -56,7 +56,8 @@ public final class GgufFile implements TensorSource {
     return parse(MappedBytes.open(path));
   }
 
-  static GgufFile parse(MappedBytes bytes) {
+  /** Parses and validates a file already opened or wrapped as bytes. */
+  public static GgufFile parse(MappedBytes bytes) {
     Reader r = new Reader(bytes);
     int magic = r.u32("magic");
     if (magic != MAGIC) {
@@ -116,7 +117,7 @@ public final class GgufFile implements TensorSource {
       offsets.put(name, offset);
     }
     long dataStart = align(r.pos, alignment);
-    if (dataStart > bytes.size()) {
+    if (tensorCount > 0 && dataStart > bytes.size()) {
       throw r.fail(r.pos, "ends in its header: the data section would start at byte " + dataStart
           + " but the file has " + bytes.size() + " bytes");
     }

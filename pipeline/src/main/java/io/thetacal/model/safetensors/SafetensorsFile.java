@@ -43,7 +43,8 @@ public final class SafetensorsFile implements TensorSource {
     return parse(MappedBytes.open(path));
   }
 
-  static SafetensorsFile parse(MappedBytes bytes) {
+  /** Parses and validates a file already opened or wrapped as bytes. */
+  public static SafetensorsFile parse(MappedBytes bytes) {
     Path path = bytes.path();
     if (bytes.size() < 8) {
       throw new ModelLoadException(path + " (safetensors): file has " + bytes.size()
