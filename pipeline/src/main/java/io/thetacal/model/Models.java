@@ -3,6 +3,7 @@ package io.thetacal.model;
 import io.thetacal.model.bert.BertEncoder;
 import io.thetacal.model.bert.BertGraphMapper;
 import io.thetacal.model.bert.BertWeights;
+import io.thetacal.model.llama.LlamaModels;
 import io.thetacal.model.onnx.OnnxGraph;
 import io.thetacal.model.onnx.OnnxReader;
 import java.io.IOException;
@@ -46,8 +47,9 @@ public final class Models {
   }
 
   /**
-   * Loads a model: a short id ({@link #knownIds()}) or a path to a model file. An .onnx file needs
-   * {@code tokenizer.json} or {@code <stem>-tokenizer.json} beside it.
+   * Loads a model: a short id ({@link #knownIds()}) or a path: an .onnx encoder (with
+   * {@code tokenizer.json} or {@code <stem>-tokenizer.json} beside it), a LLaMA-family .gguf file, or a
+   * Hugging Face directory (config.json + *.safetensors, sharded index too).
    */
   public static TransformerModel load(String idOrPath) {
     if (idOrPath == null || idOrPath.isBlank()) {
@@ -62,10 +64,13 @@ public final class Models {
     if (file.endsWith(".onnx")) {
       return loadOnnxFile(idOrPath, path);
     }
-    // Further formats (e.g. decoder checkpoints) are dispatched here.
+    if (file.endsWith(".gguf") || file.equals("config.json") || file.endsWith(".safetensors")
+        || Files.isDirectory(path)) {
+      return LlamaModels.load(file.endsWith(".safetensors") ? path.toAbsolutePath().getParent() : path);
+    }
     throw new ModelLoadException("unknown model '" + idOrPath + "': expected one of the ids "
-        + BUILT_IN.keySet() + " or a path to an .onnx file (with tokenizer.json or <stem>-tokenizer.json"
-        + " beside it)");
+        + BUILT_IN.keySet() + ", a path to an .onnx file (with tokenizer.json or <stem>-tokenizer.json"
+        + " beside it), a .gguf file, or a directory with config.json and *.safetensors");
   }
 
   private static TransformerModel loadOnnxResource(String id, String stem) {

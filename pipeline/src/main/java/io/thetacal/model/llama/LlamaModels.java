@@ -2,6 +2,7 @@ package io.thetacal.model.llama;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.thetacal.model.HfTokenizer;
 import io.thetacal.model.ModelLoadException;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TensorSource;
@@ -137,7 +138,7 @@ public final class LlamaModels {
         "model.layers.%d.mlp.gate_proj.weight", "model.layers.%d.mlp.up_proj.weight",
         "model.layers.%d.mlp.down_proj.weight"));
     Path tokJson = dir.resolve("tokenizer.json");
-    TextTokenizer tok = Files.isRegularFile(tokJson) ? new HfTextTokenizer(tokJson) : null;
+    TextTokenizer tok = Files.isRegularFile(tokJson) ? HfTokenizer.fromFile(tokJson) : null;
     ModelInfo info = LlamaModel.infoOf(dir.toString(), sha256(st.files()), "safetensors", config);
     return new LlamaModel(info, config, weights, tok);
   }
