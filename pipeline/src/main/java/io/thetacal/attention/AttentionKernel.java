@@ -48,22 +48,16 @@ public final class AttentionKernel {
       exps = new float[Math.max(n, exps.length * 2)];
       scratch = new float[exps.length];
     }
-    float m = Float.NEGATIVE_INFINITY;
-    for (int j = 0; j < n; j++) {
-      float v = a[off + j];
-      if (!Float.isFinite(v)) {
-        throw new NonFiniteScoreException(layer, head, row, j, v);
-      }
-      if (v > m) {
-        m = v;
+    float m = RowMath.maxIfFinite(a, off, n);
+    if (Float.isNaN(m)) {
+      for (int j = 0; j < n; j++) {
+        if (!Float.isFinite(a[off + j])) {
+          throw new NonFiniteScoreException(layer, head, row, j, a[off + j]);
+        }
       }
     }
-    double denom = 0;
-    for (int j = 0; j < n; j++) {
-      float e = (float) Math.exp(a[off + j] - m);
-      exps[j] = e;
-      denom += e;
-    }
+    double denom = RowMath.expShifted(a, off, n, m, exps);
+    float inv = (float) (1.0 / denom);
     if (observer.enabled()) {
       view.layer = layer;
       view.head = head;
@@ -96,7 +90,7 @@ public final class AttentionKernel {
           }
         }
         if (kept == n) {
-          dense(a, off, n, denom, keptMask, maskBit);
+          dense(a, off, n, inv, keptMask, maskBit);
         } else {
           double missing = switch (tt.sdc()) {
             case NONE -> 0;
@@ -133,16 +127,15 @@ public final class AttentionKernel {
         kept = 0;
         double sum = 0;
         for (int j = 0; j < n; j++) {
-          float p = (float) (exps[j] / denom);
-          if (p > theta) {
+          if (exps[j] * inv > theta) {
             kept++;
           }
         }
         if (kept == n) {
-          dense(a, off, n, denom, keptMask, maskBit);
+          dense(a, off, n, inv, keptMask, maskBit);
         } else {
           for (int j = 0; j < n; j++) {
-            float p = (float) (exps[j] / denom);
+            float p = exps[j] * inv;
             if (p > theta) {
               a[off + j] = p;
               sum += p;
@@ -155,7 +148,7 @@ public final class AttentionKernel {
         }
       }
     } else {
-      dense(a, off, n, denom, keptMask, maskBit);
+      dense(a, off, n, inv, keptMask, maskBit);
       kept = n;
       thresholded = false;
     }
@@ -165,10 +158,24 @@ public final class AttentionKernel {
     return residual;
   }
 
-  private void dense(float[] a, int off, int n, double denom, long[] keptMask, int maskBit) {
-    for (int j = 0; j < n; j++) {
-      a[off + j] = (float) (exps[j] / denom);
-      mark(keptMask, maskBit + j);
+  /** Dense weights p_j = e^{a_j - m} · (1 / D); every key is kept. */
+  private void dense(float[] a, int off, int n, float inv, long[] keptMask, int maskBit) {
+    RowMath.scale(exps, inv, a, off, n);
+    if (keptMask != null) {
+      markRange(keptMask, maskBit, n);
+    }
+  }
+
+  private static void markRange(long[] mask, int from, int count) {
+    int end = from + count;
+    int i = from;
+    while (i < end) {
+      int word = i >>> 6;
+      int bit = i & 63;
+      int take = Math.min(64 - bit, end - i);
+      long bits = take == 64 ? -1L : ((1L << take) - 1) << bit;
+      mask[word] |= bits;
+      i += take;
     }
   }
 

@@ -1,0 +1,466 @@
+package io.thetacal.calibration;
+
+import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionRow;
+import io.thetacal.attention.OrderStatistics;
+import io.thetacal.attention.Placement;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32;
+
+/**
+ * THE mergeable calibration statistic, sized by the model geometry and the config only, never by the
+ * corpus. Per (layer, head, n-bucket, k) it keeps, for rows with n > k: the row count, Σt and Σt² of
+ * t_row(k) = the (k+1)-th largest score (pre-softmax, in score units, and/or post-softmax, in
+ * probability units), and, for pre-softmax, Σ of the pruned mass D − Σ_{j∈S} e^{a_j − m} where S is the
+ * row's top-k set at calibration (the k largest scores; which of tied scores is in S does not change the
+ * mass) and D the row's dense softmax denominator. Per (layer, head, n-bucket) it keeps a score
+ * histogram with fixed edges.
+ *
+ * <p>All sums are exact integers of fixed-point values ({@link Quantization}) in 128 bits, so merged
+ * states are bitwise identical whatever the partitioning and merge order; overflow raises an error
+ * instead of wrapping. {@link #update} is an {@link AttentionObserver}: pass the state to an
+ * {@code AttentionKernel}. Not thread-safe: one state per task, merged afterwards.
+ */
+public final class CalibrationState implements AttentionObserver {
+  /** "TCST". */
+  public static final int MAGIC = 0x54435354;
+  public static final int FORMAT_VERSION = 1;
+  /** The largest state this type can hold (the largest Java byte array, less header room). */
+  public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
+
+  private final CalibrationGeometry geometry;
+  private final CalibrationConfig config;
+  private final RowLengthIndex index;
+  private final int[] ks;
+  private final int numBuckets;
+  private final int stride;
+  private final int preOffset;
+  private final int postOffset;
+  private final int bins;
+  private final double histMin;
+  private final double binsPerUnit;
+  private final long[] cells;
+  private final long[] histRows;
+  private final long[] hist;
+  private long rowsObserved;
+  private long elementsObserved;
+  private float[] scratch = new float[0];
+  private static final int SAMPLE = 256;
+  private final float[] sample = new float[SAMPLE];
+
+  public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
+    this.geometry = geometry;
+    this.config = config;
+    long size = sizeBytesFor(geometry, config);
+    if (size > MAX_STATE_BYTES) {
+      throw new IllegalArgumentException("a calibration state for " + geometry + " with this config "
+          + "would take " + size + " bytes, more than the " + MAX_STATE_BYTES + " one state can hold; "
+          + "lower 'histogramBins' or 'bucketsPerOctave', or shorten 'kGrid'");
+    }
+    this.index = config.rowLengthIndex(geometry.maxPositions());
+    this.ks = config.kGrid().stream().mapToInt(Integer::intValue).toArray();
+    this.numBuckets = index.numBuckets();
+    boolean pre = config.hasPlacement(Placement.PRE_SOFTMAX);
+    boolean post = config.hasPlacement(Placement.POST_SOFTMAX);
+    this.preOffset = pre ? 1 : -1;
+    this.postOffset = post ? (pre ? 7 : 1) : -1;
+    this.stride = strideFor(config);
+    this.bins = config.histogramBins();
+    this.histMin = config.histogramMin();
+    this.binsPerUnit = bins / (config.histogramMax() - config.histogramMin());
+    long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
+    this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
+    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets)];
+    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * (bins + 2))];
+  }
+
+  private static int strideFor(CalibrationConfig config) {
+    return 1 + (config.hasPlacement(Placement.PRE_SOFTMAX) ? 6 : 0)
+        + (config.hasPlacement(Placement.POST_SOFTMAX) ? 4 : 0);
+  }
+
+  private static int headerBytes(CalibrationConfig config) {
+    return 4 * 11 + 4 * config.kGrid().size() + 8 * 4 + 8 * 2;
+  }
+
+  /**
+   * The exact serialized size, in bytes, of a state for this geometry and config (the heap footprint is
+   * the same plus a small constant): 8 bytes per long of (layers · heads · buckets) ·
+   * (|k grid| · (1 + 6 per pre-softmax + 4 per post-softmax) + 1 + histogram bins + 2), plus a header.
+   * Computed without allocating the state.
+   */
+  public static long sizeBytesFor(CalibrationGeometry geometry, CalibrationConfig config) {
+    long buckets = config.rowLengthIndex(geometry.maxPositions()).numBuckets();
+    long headBuckets = Math.multiplyExact((long) geometry.numLayers() * geometry.numHeads(), buckets);
+    long perHeadBucket = (long) config.kGrid().size() * strideFor(config)
+        + (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L);
+    return headerBytes(config) + 8 * Math.multiplyExact(headBuckets, perHeadBucket) + 8;
+  }
+
+  /** The serialized size of this state in bytes; equal to {@link #sizeBytesFor} of its settings. */
+  public long sizeBytes() {
+    return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length) + 8;
+  }
+
+  /** The largest per-row scratch buffer an update allocates, in bytes: one float per visible key. */
+  public static long scratchBytesFor(CalibrationGeometry geometry) {
+    return 4L * geometry.maxPositions();
+  }
+
+  public CalibrationGeometry geometry() {
+    return geometry;
+  }
+
+  public CalibrationConfig config() {
+    return config;
+  }
+
+  public RowLengthIndex rowLengthIndex() {
+    return index;
+  }
+
+  /** Every attention row observed, including rows too short for any k. */
+  public long rowsObserved() {
+    return rowsObserved;
+  }
+
+  /** Σ n over every attention row observed. */
+  public long elementsObserved() {
+    return elementsObserved;
+  }
+
+  @Override
+  public void onRow(AttentionRow row) {
+    update(row);
+  }
+
+  /** Adds one attention row (scores before pruning, with the row's max and dense denominator). */
+  public void update(AttentionRow row) {
+    int layer = row.layer();
+    int head = row.head();
+    int n = row.n();
+    if (layer < 0 || layer >= geometry.numLayers() || head < 0 || head >= geometry.numHeads()) {
+      throw new IllegalArgumentException("row of layer " + layer + ", head " + head
+          + " is outside the calibrated geometry " + geometry);
+    }
+    int b = index.bucketOf(n);
+    float[] a = row.scores();
+    int off = row.offset();
+    int lhb = (layer * geometry.numHeads() + head) * numBuckets + b;
+    rowsObserved++;
+    elementsObserved += n;
+    if (bins > 0) {
+      histRows[lhb]++;
+      int base = lhb * (bins + 2);
+      for (int j = 0; j < n; j++) {
+        hist[base + binOf(a[off + j])]++;
+      }
+    }
+    int kc = 0;
+    while (kc < ks.length && ks[kc] < n) {
+      kc++;
+    }
+    if (kc == 0) {
+      return;
+    }
+    if (scratch.length < n) {
+      scratch = new float[Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()))];
+    }
+    float[] s = scratch;
+    int len = candidates(a, off, n, ks[kc - 1] + 1, s);
+    float m = row.max();
+    double d = row.denominator();
+    long dq = preOffset >= 0 ? Quantization.denominator(d) : 0;
+    long top = 0;
+    int prev = -1;
+    for (int ki = kc - 1; ki >= 0; ki--) {
+      int idx = len - 1 - ks[ki];
+      int from = prev + 1;
+      // positions > prev hold the previous (larger) top set; select within them
+      float t = OrderStatistics.selectInPlace(s, from, len, idx - from);
+      int c = (lhb * ks.length + ki) * stride;
+      cells[c]++;
+      if (preOffset >= 0) {
+        long q = Quantization.score(t, layer, head);
+        Int128.add(cells, c + preOffset, q);
+        Int128.addSquare(cells, c + preOffset + 2, q);
+        if (prev < 0) {
+          for (int i = idx + 1; i < len; i++) {
+            top += Quantization.mass(s[i], m);
+          }
+        } else {
+          for (int i = prev + 1; i <= idx; i++) {
+            top -= Quantization.mass(s[i], m);
+          }
+        }
+        Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top));
+      }
+      if (postOffset >= 0) {
+        long p = Quantization.probability(t, m, d);
+        Int128.add(cells, c + postOffset, p);
+        Int128.addSquare(cells, c + postOffset + 2, p);
+      }
+      prev = idx;
+    }
+  }
+
+  /**
+   * Copies into {@code s} a multiset of the row's scores that contains its {@code need} largest, and
+   * returns its size. Long rows are pre-filtered in one branch-free pass: a strided sample of
+   * {@value #SAMPLE} scores gives a cut expected to keep about 2 · need + 64 of them, and every score
+   * >= the cut is kept; when fewer than {@code need} pass (an unlucky sample), the whole row is used.
+   * The result does not depend on the cut: the selections below are exact either way.
+   */
+  private int candidates(float[] a, int off, int n, int need, float[] s) {
+    long target = 2L * need + 64;
+    if (target * 2 < n && n >= 2 * SAMPLE) {
+      int stride = n / SAMPLE;
+      for (int i = 0; i < SAMPLE; i++) {
+        sample[i] = a[off + i * stride];
+      }
+      int rank = (int) ((target * SAMPLE + n - 1) / n);
+      float cut = OrderStatistics.selectInPlace(sample, 0, SAMPLE, SAMPLE - rank);
+      int c = 0;
+      for (int j = 0; j < n; j++) {
+        float v = a[off + j];
+        s[c] = v;
+        c += v >= cut ? 1 : 0;
+      }
+      if (c >= need) {
+        return c;
+      }
+    }
+    System.arraycopy(a, off, s, 0, n);
+    return n;
+  }
+
+  private int binOf(float v) {
+    if (v < histMin) {
+      return 0;
+    }
+    int i = (int) ((v - histMin) * binsPerUnit);
+    return i >= bins ? bins + 1 : i + 1;
+  }
+
+  /** Adds another state of the same geometry and config into this one. */
+  public CalibrationState merge(CalibrationState other) {
+    if (!geometry.equals(other.geometry) || !config.equals(other.config)) {
+      throw new IllegalArgumentException("cannot merge a calibration state of " + other.geometry
+          + " and " + other.config + " into one of " + geometry + " and " + config);
+    }
+    for (int c = 0; c < cells.length; c += stride) {
+      cells[c] = Math.addExact(cells[c], other.cells[c]);
+      for (int i = c + 1; i < c + stride; i += 2) {
+        Int128.addPair(cells, i, other.cells[i], other.cells[i + 1]);
+      }
+    }
+    for (int i = 0; i < histRows.length; i++) {
+      histRows[i] = Math.addExact(histRows[i], other.histRows[i]);
+    }
+    for (int i = 0; i < hist.length; i++) {
+      hist[i] = Math.addExact(hist[i], other.hist[i]);
+    }
+    rowsObserved = Math.addExact(rowsObserved, other.rowsObserved);
+    elementsObserved = Math.addExact(elementsObserved, other.elementsObserved);
+    return this;
+  }
+
+  /** The k grid, ascending. */
+  public int[] kGrid() {
+    return ks.clone();
+  }
+
+  private int cell(int layer, int head, int bucket, int kIndex) {
+    return (((layer * geometry.numHeads() + head) * numBuckets + bucket) * ks.length + kIndex) * stride;
+  }
+
+  /** Rows with n > k seen in a cell. */
+  public long rows(int layer, int head, int bucket, int kIndex) {
+    return cells[cell(layer, head, bucket, kIndex)];
+  }
+
+  /** Exact moments of t_row(k) in one cell, for a placement this state measured. */
+  public Moments moments(Placement placement, int layer, int head, int bucket, int kIndex) {
+    int c = cell(layer, head, bucket, kIndex);
+    int o = placement == Placement.PRE_SOFTMAX ? preOffset : postOffset;
+    if (o < 0) {
+      throw new IllegalArgumentException("'placements' is set to " + config.placements()
+          + " so this state has no " + placement + " statistics");
+    }
+    return new Moments(cells[c], Int128.toBigInteger(cells[c + o], cells[c + o + 1]),
+        Int128.toBigInteger(cells[c + o + 2], cells[c + o + 3]), Quantization.tBits(placement));
+  }
+
+  /** Mean pruned mass (offline SDC) of a cell, NaN when the cell saw no row or has no pre-softmax data. */
+  public double sdcMass(int layer, int head, int bucket, int kIndex) {
+    int c = cell(layer, head, bucket, kIndex);
+    if (preOffset < 0 || cells[c] == 0) {
+      return Double.NaN;
+    }
+    BigInteger sum = Int128.toBigInteger(cells[c + preOffset + 4], cells[c + preOffset + 5]);
+    return new BigDecimal(sum).divide(new BigDecimal(
+        BigInteger.valueOf(cells[c]).shiftLeft(Quantization.MASS_BITS)), Moments.MC).doubleValue();
+  }
+
+  /** Rows that went into the score histogram of (layer, head, bucket). */
+  public long histogramRows(int layer, int head, int bucket) {
+    requireHistograms();
+    return histRows[(layer * geometry.numHeads() + head) * numBuckets + bucket];
+  }
+
+  /** A copy of the score histogram of (layer, head, bucket). */
+  public ScoreHistogram histogram(int layer, int head, int bucket) {
+    requireHistograms();
+    int base = ((layer * geometry.numHeads() + head) * numBuckets + bucket) * (bins + 2);
+    return new ScoreHistogram(config.histogramMin(), config.histogramMax(),
+        Arrays.copyOfRange(hist, base, base + bins + 2));
+  }
+
+  private void requireHistograms() {
+    if (bins == 0) {
+      throw new IllegalStateException("'histogramBins' is 0, so this state keeps no histograms");
+    }
+  }
+
+  /** The state as bytes: magic, format version, geometry, config, counters, arrays, CRC-32. */
+  public byte[] serialize() {
+    ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(sizeBytes()));
+    buf.putInt(MAGIC).putInt(FORMAT_VERSION);
+    buf.putInt(geometry.numLayers()).putInt(geometry.numHeads()).putInt(geometry.maxPositions());
+    buf.putInt(ks.length);
+    for (int k : ks) {
+      buf.putInt(k);
+    }
+    int mask = 0;
+    for (Placement p : config.placements()) {
+      mask |= 1 << p.ordinal();
+    }
+    buf.putInt(mask).putInt(config.exactLengthLimit()).putInt(config.bucketsPerOctave());
+    buf.putInt(config.histogramBins()).putInt(config.estimator().ordinal());
+    buf.putDouble(config.histogramMin()).putDouble(config.histogramMax()).putDouble(config.sigmaAdd());
+    buf.putLong(rowsObserved).putLong(elementsObserved);
+    buf.putInt(cells.length).putInt(hist.length);
+    buf.asLongBuffer().put(cells);
+    buf.position(buf.position() + 8 * cells.length);
+    buf.asLongBuffer().put(histRows);
+    buf.position(buf.position() + 8 * histRows.length);
+    buf.asLongBuffer().put(hist);
+    buf.position(buf.position() + 8 * hist.length);
+    CRC32 crc = new CRC32();
+    crc.update(buf.array(), 0, buf.position());
+    buf.putLong(crc.getValue());
+    if (buf.hasRemaining()) {
+      throw new IllegalStateException("serialized size mismatch: " + buf.remaining() + " bytes left");
+    }
+    return buf.array();
+  }
+
+  /**
+   * Reads a state written by {@link #serialize()}.
+   *
+   * @throws IllegalArgumentException naming what is wrong when the bytes are not a calibration state of
+   *     a supported format version, are truncated or corrupted
+   */
+  public static CalibrationState deserialize(byte[] bytes) {
+    if (bytes == null || bytes.length < 8) {
+      throw new IllegalArgumentException("not a calibration state: "
+          + (bytes == null ? "null" : bytes.length + " bytes") + " is shorter than its 8-byte header");
+    }
+    ByteBuffer buf = ByteBuffer.wrap(bytes);
+    int magic = buf.getInt();
+    if (magic != MAGIC) {
+      throw new IllegalArgumentException(String.format(
+          "not a calibration state: the bytes start with 0x%08X but a state starts with 0x%08X (\"TCST\")",
+          magic, MAGIC));
+    }
+    int version = buf.getInt();
+    if (version != FORMAT_VERSION) {
+      throw new IllegalArgumentException("calibration state format version " + version
+          + " is not supported; this build reads version " + FORMAT_VERSION);
+    }
+    try {
+      CalibrationGeometry geometry = new CalibrationGeometry(buf.getInt(), buf.getInt(), buf.getInt());
+      int kCount = buf.getInt();
+      if (kCount < 1 || kCount > 4096) {
+        throw new IllegalArgumentException("k grid of " + kCount + " entries");
+      }
+      List<Integer> grid = new ArrayList<>();
+      for (int i = 0; i < kCount; i++) {
+        grid.add(buf.getInt());
+      }
+      int mask = buf.getInt();
+      List<Placement> placements = new ArrayList<>();
+      for (Placement p : Placement.values()) {
+        if ((mask & (1 << p.ordinal())) != 0) {
+          placements.add(p);
+        }
+      }
+      int exact = buf.getInt();
+      int perOctave = buf.getInt();
+      int bins = buf.getInt();
+      int est = buf.getInt();
+      if (est < 0 || est >= EstimatorKind.values().length) {
+        throw new IllegalArgumentException("estimator code " + est);
+      }
+      double min = buf.getDouble();
+      double max = buf.getDouble();
+      double sigma = buf.getDouble();
+      CalibrationConfig config = new CalibrationConfig(grid, sigma, placements, exact, perOctave, min,
+          max, bins, EstimatorKind.values()[est]);
+      long expected = sizeBytesFor(geometry, config);
+      if (expected != bytes.length) {
+        throw new IllegalArgumentException("length is " + bytes.length + " bytes but its header ("
+            + geometry + ", " + config + ") implies " + expected);
+      }
+      CRC32 crc = new CRC32();
+      crc.update(bytes, 0, bytes.length - 8);
+      long stored = ByteBuffer.wrap(bytes, bytes.length - 8, 8).getLong();
+      if (stored != crc.getValue()) {
+        throw new IllegalArgumentException("CRC-32 is " + Long.toHexString(crc.getValue())
+            + " but the stored checksum is " + Long.toHexString(stored) + " (corrupted bytes)");
+      }
+      CalibrationState state = new CalibrationState(geometry, config);
+      state.rowsObserved = buf.getLong();
+      state.elementsObserved = buf.getLong();
+      int cellsLen = buf.getInt();
+      int histLen = buf.getInt();
+      if (cellsLen != state.cells.length || histLen != state.hist.length) {
+        throw new IllegalArgumentException("array lengths " + cellsLen + "/" + histLen
+            + " do not match the header");
+      }
+      buf.asLongBuffer().get(state.cells);
+      buf.position(buf.position() + 8 * cellsLen);
+      buf.asLongBuffer().get(state.histRows);
+      buf.position(buf.position() + 8 * state.histRows.length);
+      buf.asLongBuffer().get(state.hist);
+      return state;
+    } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+      throw new IllegalArgumentException("corrupt calibration state (format version " + version
+          + "): " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CalibrationState s && geometry.equals(s.geometry) && config.equals(s.config)
+        && rowsObserved == s.rowsObserved && elementsObserved == s.elementsObserved
+        && Arrays.equals(cells, s.cells) && Arrays.equals(histRows, s.histRows)
+        && Arrays.equals(hist, s.hist);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(cells) * 31 + Long.hashCode(rowsObserved);
+  }
+
+  @Override
+  public String toString() {
+    return "CalibrationState[" + geometry + ", k=" + config.kGrid() + ", placements="
+        + config.placements() + ", rows=" + rowsObserved + ", bytes=" + sizeBytes() + "]";
+  }
+}

@@ -1,0 +1,96 @@
+package io.thetacal.calibration;
+
+import io.thetacal.attention.AttentionStats;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The in-domain check of calibrated thresholds: run Top-θ forwards over held-out rows of the calibration
+ * dataset (one forward per k) and compare the mean kept elements per thresholded row with k, per layer.
+ * Calibration targets k on average, so the ratio should be within 1 ± tolerance.
+ */
+public final class HoldoutCheck {
+  public static final double TOLERANCE_DEFAULT = 0.10;
+
+  private HoldoutCheck() {
+  }
+
+  /**
+   * One (layer, k) figure.
+   *
+   * @param layer layer
+   * @param k target kept elements per row
+   * @param thresholdedRows held-out rows with n > k
+   * @param meanKept mean kept elements per thresholded row (NaN without thresholded rows)
+   * @param ratio meanKept / k
+   * @param within whether rows were measured and |ratio − 1| <= tolerance
+   */
+  public record Entry(int layer, int k, long thresholdedRows, double meanKept, double ratio,
+      boolean within) {
+  }
+
+  /**
+   * The figures of all layers and k.
+   *
+   * @param tolerance the allowed |ratio − 1|
+   * @param entries per (layer, k), ordered by k then layer
+   */
+  public record Result(double tolerance, List<Entry> entries) {
+    public Result {
+      entries = List.copyOf(entries);
+    }
+
+    /** True when at least one (layer, k) was measured and every measured one is within tolerance. */
+    public boolean allWithin() {
+      return entries.stream().anyMatch(e -> e.thresholdedRows() > 0)
+          && entries.stream().filter(e -> e.thresholdedRows() > 0).allMatch(Entry::within);
+    }
+
+    /** (layer, k) pairs without any thresholded held-out row. */
+    public long unmeasured() {
+      return entries.stream().filter(e -> e.thresholdedRows() == 0).count();
+    }
+
+    /** The largest |ratio − 1| over measured entries; NaN when none was measured. */
+    public double worstDeviation() {
+      return entries.stream().filter(e -> e.thresholdedRows() > 0)
+          .mapToDouble(e -> Math.abs(e.ratio() - 1)).max().orElse(Double.NaN);
+    }
+  }
+
+  /** The check with the default tolerance of ±{@value #TOLERANCE_DEFAULT}. */
+  public static Result evaluate(Map<Integer, AttentionStats> statsByK) {
+    return evaluate(statsByK, TOLERANCE_DEFAULT);
+  }
+
+  /**
+   * @param statsByK the stats of one Top-θ forward pass over the holdout rows per target k
+   * @param tolerance allowed |mean kept / k − 1|, in [0, 1]
+   */
+  public static Result evaluate(Map<Integer, AttentionStats> statsByK, double tolerance) {
+    if (!(tolerance >= 0 && tolerance <= 1)) {
+      throw new IllegalArgumentException(
+          "'holdout.tolerance' is set to " + tolerance + " but must be in [0, 1]");
+    }
+    if (statsByK.isEmpty()) {
+      throw new IllegalArgumentException("no holdout statistics: run at least one Top-θ forward");
+    }
+    List<Entry> out = new ArrayList<>();
+    for (Map.Entry<Integer, AttentionStats> e : new TreeMap<>(statsByK).entrySet()) {
+      int k = e.getKey();
+      if (k <= 0) {
+        throw new IllegalArgumentException("holdout statistics for k = " + k + " but k must be > 0");
+      }
+      AttentionStats s = e.getValue();
+      for (int l = 0; l < s.numLayers(); l++) {
+        long rows = s.thresholdedRows(l);
+        double mean = s.meanKeptPerThresholdedRow(l);
+        double ratio = mean / k;
+        out.add(new Entry(l, k, rows, mean, ratio, rows > 0 && Math.abs(ratio - 1) <= tolerance));
+      }
+    }
+    return new Result(tolerance, out);
+  }
+}

@@ -1,0 +1,394 @@
+package io.thetacal.model.bert;
+
+import io.thetacal.attention.AttentionKernel;
+import io.thetacal.attention.AttentionMode;
+import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionStats;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.ForwardResult;
+import io.thetacal.model.Gemm;
+import io.thetacal.model.ModelInfo;
+import io.thetacal.model.SequenceOutput;
+import io.thetacal.model.TextTokenizer;
+import io.thetacal.model.TransformerModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.function.IntConsumer;
+
+/**
+ * A BERT-family encoder forward pass in Java, with every attention row going through the shared
+ * {@link AttentionKernel}. Sequences of a batch are packed back to back without padding: each sequence
+ * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
+ * length. Matrix products use {@link Gemm}; work is split over {@code threads} (rows of the projections,
+ * (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
+ * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
+ * parallel.
+ */
+public final class BertEncoder implements TransformerModel {
+  /** System property overriding the number of threads one forward pass uses. */
+  public static final String THREADS_PROPERTY = "thetacal.encoder.threads";
+
+  private final ModelInfo info;
+  private final TextTokenizer tokenizer;
+  private final BertWeights w;
+  private final int threads;
+  private final ForkJoinPool pool;
+
+  public BertEncoder(ModelInfo info, TextTokenizer tokenizer, BertWeights weights) {
+    this.info = Objects.requireNonNull(info, "info");
+    this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
+    this.w = Objects.requireNonNull(weights, "weights");
+    int t = Integer.getInteger(THREADS_PROPERTY, Runtime.getRuntime().availableProcessors());
+    if (t <= 0) {
+      throw new IllegalArgumentException("'" + THREADS_PROPERTY + "' is set to " + t + " but must be > 0");
+    }
+    this.threads = t;
+    this.pool = t > 1 ? new ForkJoinPool(t - 1, p -> {
+      var th = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+      th.setDaemon(true);
+      th.setName("thetacal-encoder-" + th.getPoolIndex());
+      return th;
+    }, null, false) : null;
+  }
+
+  @Override
+  public ModelInfo info() {
+    return info;
+  }
+
+  @Override
+  public TextTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  public BertWeights weights() {
+    return w;
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.shutdown();
+    }
+    tokenizer.close();
+  }
+
+  /** Runs body(p) for p in 0..parts-1, part 0 on the calling thread. */
+  private void parallel(int parts, IntConsumer body) {
+    if (parts <= 1 || pool == null) {
+      for (int p = 0; p < parts; p++) {
+        body.accept(p);
+      }
+      return;
+    }
+    List<ForkJoinTask<?>> tasks = new ArrayList<>(parts - 1);
+    for (int p = 1; p < parts; p++) {
+      int part = p;
+      tasks.add(pool.submit(() -> body.accept(part)));
+    }
+    RuntimeException failure = null;
+    try {
+      body.accept(0);
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    for (ForkJoinTask<?> t : tasks) {
+      try {
+        t.join();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** y[rows×out] = x[rows×in] · W + b (+ residual), split by rows across threads. */
+  private void linear(float[] x, int rows, int in, float[] wt, float[] bias, int out, float[] y,
+      float[] residual) {
+    int parts = Math.min(threads, Math.max(1, rows / 16));
+    parallel(parts, p -> {
+      int r0 = (int) ((long) rows * p / parts);
+      int r1 = (int) ((long) rows * (p + 1) / parts);
+      if (r1 <= r0) {
+        return;
+      }
+      for (int r = r0; r < r1; r++) {
+        int o = r * out;
+        if (residual != null) {
+          for (int j = 0; j < out; j++) {
+            y[o + j] = bias[j] + residual[o + j];
+          }
+        } else {
+          System.arraycopy(bias, 0, y, o, out);
+        }
+      }
+      Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+    });
+  }
+
+  private void layerNorm(float[] x, int rows, BertWeights.Norm norm) {
+    int h = w.hiddenSize();
+    int parts = Math.min(threads, Math.max(1, rows / 16));
+    parallel(parts, p -> {
+      int r1 = (int) ((long) rows * (p + 1) / parts);
+      for (int r = (int) ((long) rows * p / parts); r < r1; r++) {
+        LayerNormRow.apply(x, r * h, h, norm.gamma(), norm.beta(), norm.eps());
+      }
+    });
+  }
+
+  private void gelu(float[] x, int count) {
+    int parts = Math.min(threads, Math.max(1, count / 4096));
+    boolean erf = w.geluErf();
+    parallel(parts, p -> {
+      int e0 = (int) ((long) count * p / parts);
+      int e1 = (int) ((long) count * (p + 1) / parts);
+      if (erf) {
+        for (int i = e0; i < e1; i++) {
+          float v = x[i];
+          x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
+        }
+      } else {
+        for (int i = e0; i < e1; i++) {
+          float v = x[i];
+          x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+        }
+      }
+    });
+  }
+
+  @Override
+  public ForwardResult forward(ForwardRequest request) {
+    List<int[]> seqs = request.sequences();
+    int b = seqs.size();
+    int h = w.hiddenSize();
+    int[] len = new int[b];
+    int[] start = new int[b + 1];
+    for (int s = 0; s < b; s++) {
+      int[] ids = seqs.get(s);
+      if (ids.length == 0) {
+        throw new IllegalArgumentException("sequence " + s + " of the batch is empty");
+      }
+      if (ids.length > w.maxPositions()) {
+        throw new IllegalArgumentException("sequence " + s + " has " + ids.length
+            + " tokens but the model accepts at most " + w.maxPositions()
+            + " (truncate or split it, see TextEncoding)");
+      }
+      for (int id : ids) {
+        if (id < 0 || id >= w.vocabSize()) {
+          throw new IllegalArgumentException("sequence " + s + " holds token id " + id
+              + " outside the vocabulary 0.." + (w.vocabSize() - 1));
+        }
+      }
+      len[s] = ids.length;
+      start[s + 1] = start[s] + ids.length;
+    }
+    int total = start[b];
+    AttentionStats stats = new AttentionStats(w.layers().size());
+    if (total == 0) {
+      return new ForwardResult(List.of(), stats);
+    }
+    float[] x = new float[total * h];
+    for (int s = 0; s < b; s++) {
+      int[] ids = seqs.get(s);
+      for (int t = 0; t < ids.length; t++) {
+        int o = (start[s] + t) * h;
+        int wo = ids[t] * h;
+        int po = t * h;
+        for (int j = 0; j < h; j++) {
+          x[o + j] = w.wordEmbeddings()[wo + j] + w.tokenTypeEmbedding()[j]
+              + w.positionEmbeddings()[po + j];
+        }
+      }
+    }
+    layerNorm(x, total, w.embeddingNorm());
+
+    Attention att = new Attention(request.mode(), request.observer(), len, start, stats);
+    // One spare row: BLAS bounds checks cover a strided operand's full last stride.
+    float[] qkv = new float[(total + 1) * 3 * h];
+    float[] ctx = new float[total * h];
+    float[] x1 = new float[total * h];
+    float[] inter = new float[total * w.intermediateSize()];
+    for (int l = 0; l < w.layers().size(); l++) {
+      BertWeights.Layer lw = w.layers().get(l);
+      linear(x, total, h, lw.qkv(), lw.qkvBias(), 3 * h, qkv, null);
+      att.run(l, qkv, ctx);
+      linear(ctx, total, h, lw.attnOut(), lw.attnOutBias(), h, x1, x);
+      layerNorm(x1, total, lw.attnNorm());
+      linear(x1, total, h, lw.ffnIn(), lw.ffnInBias(), w.intermediateSize(), inter, null);
+      gelu(inter, total * w.intermediateSize());
+      linear(inter, total, w.intermediateSize(), lw.ffnOut(), lw.ffnOutBias(), h, x, x1);
+      layerNorm(x, total, lw.ffnNorm());
+    }
+
+    List<SequenceOutput> outs = new ArrayList<>(b);
+    for (int s = 0; s < b; s++) {
+      float[] pooled = new float[h];
+      double[] acc = new double[h];
+      for (int t = start[s]; t < start[s + 1]; t++) {
+        for (int j = 0; j < h; j++) {
+          acc[j] += x[t * h + j];
+        }
+      }
+      for (int j = 0; j < h; j++) {
+        pooled[j] = (float) (acc[j] / len[s]);
+      }
+      float[] hidden = null;
+      if (request.wantHidden()) {
+        hidden = new float[len[s] * h];
+        System.arraycopy(x, start[s] * h, hidden, 0, hidden.length);
+      }
+      outs.add(new SequenceOutput(len[s], hidden, pooled, null));
+    }
+    return new ForwardResult(outs, stats);
+  }
+
+  /**
+   * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
+   * row, then output = W·V + r·v̄. Buffers hold one layer only.
+   */
+  private final class Attention {
+    private final AttentionMode mode;
+    private final AttentionObserver observer;
+    private final int[] len;
+    private final int[] start;
+    private final AttentionStats stats;
+    private final int heads = w.numHeads();
+    private final int dh = w.headDim();
+    private final int h = w.hiddenSize();
+    /** Blocks ordered (sequence, head); offset of each block's n×n scores in {@link #scores}. */
+    private final int[] blockOffset;
+    private final float[] scores;
+    /** Per block row: the V-mean coefficient r returned by the kernel. */
+    private final int[] rowOffset;
+    private final float[] residual;
+    private final boolean serialKernel;
+    private final AttentionKernel[] kernels;
+    private final AttentionStats[] partStats;
+    private final int parts;
+
+    Attention(AttentionMode mode, AttentionObserver observer, int[] len, int[] start,
+        AttentionStats stats) {
+      this.mode = mode;
+      this.observer = observer;
+      this.len = len;
+      this.start = start;
+      this.stats = stats;
+      int blocks = len.length * heads;
+      blockOffset = new int[blocks + 1];
+      rowOffset = new int[blocks + 1];
+      for (int s = 0; s < len.length; s++) {
+        for (int hd = 0; hd < heads; hd++) {
+          int bl = s * heads + hd;
+          blockOffset[bl + 1] = Math.addExact(blockOffset[bl], len[s] * len[s]);
+          rowOffset[bl + 1] = rowOffset[bl] + len[s];
+        }
+      }
+      scores = new float[blockOffset[blocks]];
+      residual = new float[rowOffset[blocks]];
+      serialKernel = observer.enabled();
+      parts = Math.min(threads, blocks);
+      kernels = new AttentionKernel[serialKernel ? 1 : parts];
+      partStats = new AttentionStats[kernels.length];
+      for (int p = 0; p < kernels.length; p++) {
+        partStats[p] = p == 0 ? stats : new AttentionStats(stats.numLayers());
+        kernels[p] = new AttentionKernel(mode, observer, partStats[p]);
+      }
+    }
+
+    void run(int layer, float[] qkv, float[] ctx) {
+      int blocks = len.length * heads;
+      if (serialKernel) {
+        parallel(parts, p -> {
+          for (int bl = p; bl < blocks; bl += parts) {
+            scores(bl, qkv);
+          }
+        });
+        for (int bl = 0; bl < blocks; bl++) {
+          kernelRows(kernels[0], layer, bl);
+        }
+        parallel(parts, p -> {
+          for (int bl = p; bl < blocks; bl += parts) {
+            output(bl, qkv, ctx);
+          }
+        });
+      } else {
+        parallel(parts, p -> {
+          for (int bl = p; bl < blocks; bl += parts) {
+            scores(bl, qkv);
+            kernelRows(kernels[p], layer, bl);
+            output(bl, qkv, ctx);
+          }
+        });
+      }
+      if (layer == stats.numLayers() - 1) {
+        for (int p = 1; p < partStats.length; p++) {
+          stats.merge(partStats[p]);
+        }
+      }
+    }
+
+    private void scores(int bl, float[] qkv) {
+      int s = bl / heads;
+      int hd = bl % heads;
+      int n = len[s];
+      int base = start[s] * 3 * h;
+      Gemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, 3 * h, qkv,
+          base + h + hd * dh, 3 * h, 0f, scores, blockOffset[bl], n);
+    }
+
+    private void kernelRows(AttentionKernel kernel, int layer, int bl) {
+      int s = bl / heads;
+      int hd = bl % heads;
+      int n = len[s];
+      long[] mask = new long[(n + 63) >>> 6];
+      AttentionStats st = kernel.stats();
+      for (int i = 0; i < n; i++) {
+        java.util.Arrays.fill(mask, 0L);
+        residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores,
+            blockOffset[bl] + i * n, n, mask, 0);
+        int needed = 0;
+        for (long m : mask) {
+          needed += Long.bitCount(m);
+        }
+        st.recordVRows(layer, needed, n);
+      }
+    }
+
+    private void output(int bl, float[] qkv, float[] ctx) {
+      int s = bl / heads;
+      int hd = bl % heads;
+      int n = len[s];
+      int vOff = start[s] * 3 * h + 2 * h + hd * dh;
+      int cOff = start[s] * h + hd * dh;
+      Gemm.mul(n, dh, n, 1f, scores, blockOffset[bl], n, qkv, vOff, 3 * h, 0f, ctx, cOff, h);
+      float[] vMean = null;
+      for (int i = 0; i < n; i++) {
+        float r = residual[rowOffset[bl] + i];
+        if (r != 0f) {
+          if (vMean == null) {
+            vMean = new float[dh];
+            for (int j = 0; j < n; j++) {
+              for (int d = 0; d < dh; d++) {
+                vMean[d] += qkv[vOff + j * 3 * h + d];
+              }
+            }
+            for (int d = 0; d < dh; d++) {
+              vMean[d] /= n;
+            }
+          }
+          for (int d = 0; d < dh; d++) {
+            ctx[cOff + i * h + d] += r * vMean[d];
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.thetacal.model.llama;
+
+import java.util.Objects;
+
+/**
+ * Hyperparameters of a LLaMA-family decoder (LLaMA, Mistral, Qwen2-style biases).
+ *
+ * @param vocabSize tokens in the vocabulary
+ * @param hiddenSize model width
+ * @param intermediateSize SwiGLU inner width
+ * @param numLayers transformer blocks
+ * @param numHeads query heads
+ * @param numKvHeads key/value heads (grouped-query attention when fewer than numHeads)
+ * @param headDim dimension of one head
+ * @param ropeDim leading dimensions of each head that RoPE rotates (usually headDim)
+ * @param ropeTheta RoPE frequency base
+ * @param rmsNormEps epsilon inside RMSNorm
+ * @param maxPositions context length
+ * @param ropeLayout pair layout of the checkpoint's Q/K rows
+ * @param tiedOutput whether the output projection reuses the token embedding
+ * @param qkvBias whether Q/K/V projections carry biases (Qwen2)
+ */
+public record LlamaConfig(
+    int vocabSize,
+    int hiddenSize,
+    int intermediateSize,
+    int numLayers,
+    int numHeads,
+    int numKvHeads,
+    int headDim,
+    int ropeDim,
+    double ropeTheta,
+    double rmsNormEps,
+    int maxPositions,
+    RopeLayout ropeLayout,
+    boolean tiedOutput,
+    boolean qkvBias) {
+
+  public LlamaConfig {
+    Objects.requireNonNull(ropeLayout, "ropeLayout");
+    positive("vocabSize", vocabSize);
+    positive("hiddenSize", hiddenSize);
+    positive("intermediateSize", intermediateSize);
+    positive("numLayers", numLayers);
+    positive("numHeads", numHeads);
+    positive("numKvHeads", numKvHeads);
+    positive("headDim", headDim);
+    positive("maxPositions", maxPositions);
+    if (numHeads % numKvHeads != 0) {
+      throw new IllegalArgumentException("'numKvHeads' is set to " + numKvHeads
+          + " but must divide numHeads (" + numHeads + ")");
+    }
+    if (ropeDim < 0 || ropeDim > headDim || ropeDim % 2 != 0) {
+      throw new IllegalArgumentException("'ropeDim' is set to " + ropeDim
+          + " but must be even and in [0, headDim = " + headDim + "]");
+    }
+    if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) {
+      throw new IllegalArgumentException("'ropeTheta' is set to " + ropeTheta + " but must be > 0");
+    }
+    if (!(rmsNormEps >= 0) || Double.isInfinite(rmsNormEps)) {
+      throw new IllegalArgumentException("'rmsNormEps' is set to " + rmsNormEps + " but must be >= 0");
+    }
+    long q = (long) numHeads * headDim;
+    long wide = Math.max(Math.max(q, hiddenSize), (long) intermediateSize * 2) * Math.max(hiddenSize, vocabSize);
+    if (wide > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("model of width " + hiddenSize + " and vocabulary " + vocabSize
+          + " has matrices larger than one Java array can hold");
+    }
+  }
+
+  private static void positive(String key, int v) {
+    if (v <= 0) {
+      throw new IllegalArgumentException("'" + key + "' is set to " + v + " but must be > 0");
+    }
+  }
+
+  public int qDim() {
+    return numHeads * headDim;
+  }
+
+  public int kvDim() {
+    return numKvHeads * headDim;
+  }
+
+  public int groupSize() {
+    return numHeads / numKvHeads;
+  }
+
+  /** Parameters of the transformer blocks and embeddings (the output matrix counted once if tied). */
+  public long parameterCount() {
+    long d = hiddenSize;
+    long perLayer = 2 * d + d * (qDim() + 2L * kvDim()) + (long) qDim() * d + 3L * d * intermediateSize
+        + (qkvBias ? qDim() + 2L * kvDim() : 0);
+    return numLayers * perLayer + d + (long) vocabSize * d * (tiedOutput ? 1 : 2);
+  }
+}

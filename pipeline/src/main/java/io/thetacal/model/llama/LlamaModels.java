@@ -1,0 +1,247 @@
+package io.thetacal.model.llama;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.thetacal.model.HfTokenizer;
+import io.thetacal.model.ModelLoadException;
+import io.thetacal.model.ModelInfo;
+import io.thetacal.model.TensorSource;
+import io.thetacal.model.TextTokenizer;
+import io.thetacal.model.gguf.GgufFile;
+import io.thetacal.model.safetensors.SafetensorsCheckpoint;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Loads LLaMA-family decoders from a GGUF file or a Hugging Face directory ({@code config.json} plus
+ * {@code *.safetensors} or {@code model.safetensors.index.json}). Tensors are decoded one at a time from
+ * the memory-mapped files, so loading needs the decoded model plus one tensor, not the file twice.
+ */
+public final class LlamaModels {
+  /** GGUF architectures read with the {@code <arch>.*} keys; the value is their RoPE pair layout. */
+  private static final Set<String> GGUF_ADJACENT = Set.of("llama", "mistral");
+  private static final Set<String> GGUF_NEOX = Set.of("qwen2");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private LlamaModels() {
+  }
+
+  /** Loads from a .gguf file, an HF directory, or the config.json inside one. */
+  public static LlamaModel load(Path path) {
+    if (Files.isDirectory(path)) {
+      return loadHf(path);
+    }
+    if (!Files.isRegularFile(path)) {
+      throw new ModelLoadException(path + " does not exist (expected a .gguf file or a directory with "
+          + "config.json and *.safetensors)");
+    }
+    if (path.getFileName().toString().equals("config.json")) {
+      return loadHf(path.toAbsolutePath().getParent());
+    }
+    return loadGguf(path);
+  }
+
+  /** Loads a GGUF file (F32, F16, BF16, Q8_0 tensors). */
+  public static LlamaModel loadGguf(Path path) {
+    GgufFile f = GgufFile.open(path);
+    String arch = f.getString("general.architecture");
+    RopeLayout layout;
+    if (GGUF_ADJACENT.contains(arch)) {
+      layout = RopeLayout.ADJACENT_PAIRS;
+    } else if (GGUF_NEOX.contains(arch)) {
+      layout = RopeLayout.ROTATE_HALF;
+    } else {
+      throw new ModelLoadException(path + ": metadata 'general.architecture' is '" + arch
+          + "' but must be one of llama, mistral, qwen2");
+    }
+    int hidden = f.getPositiveInt(arch + ".embedding_length");
+    int heads = f.getPositiveInt(arch + ".attention.head_count");
+    int kvHeads = f.metadata().containsKey(arch + ".attention.head_count_kv")
+        ? f.getPositiveInt(arch + ".attention.head_count_kv") : heads;
+    int headDim = f.metadata().containsKey(arch + ".attention.key_length")
+        ? f.getPositiveInt(arch + ".attention.key_length") : hidden / heads;
+    int ropeDim = f.metadata().containsKey(arch + ".rope.dimension_count")
+        ? f.getPositiveInt(arch + ".rope.dimension_count") : headDim;
+    if (f.tensors().get("token_embd.weight") == null) {
+      throw new ModelLoadException(path + ": tensor 'token_embd.weight' is missing");
+    }
+    long[] embShape = f.tensors().get("token_embd.weight").shape();
+    int vocab = f.metadata().containsKey(arch + ".vocab_size")
+        ? f.getPositiveInt(arch + ".vocab_size") : (int) Math.min(Integer.MAX_VALUE, embShape[0]);
+    boolean bias = f.has("blk.0.attn_q.bias");
+    LlamaConfig config = config(path, () -> new LlamaConfig(vocab, hidden,
+        f.getPositiveInt(arch + ".feed_forward_length"), f.getPositiveInt(arch + ".block_count"), heads,
+        kvHeads, headDim, ropeDim, f.getDouble(arch + ".rope.freq_base", 10000.0),
+        f.getDouble(arch + ".attention.layer_norm_rms_epsilon", 1e-5),
+        f.getPositiveInt(arch + ".context_length"), layout, !f.has("output.weight"), bias));
+    String scaling = arch + ".rope.scaling.type";
+    if (f.metadata().containsKey(scaling) && !"none".equals(f.metadata().get(scaling))) {
+      throw new ModelLoadException(path + ": metadata '" + scaling + "' is '" + f.metadata().get(scaling)
+          + "'; RoPE scaling is not supported");
+    }
+    LlamaWeights weights = weights(f, config, new Names("token_embd.weight", "output_norm.weight",
+        "output.weight", "blk.%d.attn_norm.weight", "blk.%d.attn_q.weight", "blk.%d.attn_k.weight",
+        "blk.%d.attn_v.weight", "blk.%d.attn_q.bias", "blk.%d.attn_k.bias", "blk.%d.attn_v.bias",
+        "blk.%d.attn_output.weight", "blk.%d.ffn_norm.weight", "blk.%d.ffn_gate.weight",
+        "blk.%d.ffn_up.weight", "blk.%d.ffn_down.weight"));
+    ModelInfo info = LlamaModel.infoOf(path.toString(), sha256(f.files()), "gguf", config);
+    return new LlamaModel(info, config, weights, ggufTokenizer(f));
+  }
+
+  /** Loads a Hugging Face directory with config.json and safetensors weights (F32, F16, BF16). */
+  public static LlamaModel loadHf(Path dir) {
+    Path cfgPath = dir.resolve("config.json");
+    JsonNode cfg;
+    try {
+      cfg = JSON.readTree(cfgPath.toFile());
+    } catch (IOException e) {
+      throw new ModelLoadException(cfgPath + ": cannot read: " + e.getMessage(), e);
+    }
+    if (cfg == null || !cfg.isObject()) {
+      throw new ModelLoadException(cfgPath + ": must be a JSON object");
+    }
+    String type = cfg.path("model_type").asText("");
+    if (!Set.of("llama", "mistral", "qwen2").contains(type)) {
+      throw new ModelLoadException(cfgPath + ": 'model_type' is '" + type
+          + "' but must be one of llama, mistral, qwen2");
+    }
+    JsonNode scaling = cfg.get("rope_scaling");
+    if (scaling != null && !scaling.isNull()) {
+      throw new ModelLoadException(cfgPath + ": 'rope_scaling' is " + scaling + "; RoPE scaling is not supported");
+    }
+    int hidden = hfInt(cfgPath, cfg, "hidden_size", null);
+    int heads = hfInt(cfgPath, cfg, "num_attention_heads", null);
+    int kvHeads = hfInt(cfgPath, cfg, "num_key_value_heads", heads);
+    int headDim = cfg.hasNonNull("head_dim") ? hfInt(cfgPath, cfg, "head_dim", null) : hidden / heads;
+    boolean bias = type.equals("qwen2") || cfg.path("attention_bias").asBoolean(false);
+    SafetensorsCheckpoint st = SafetensorsCheckpoint.open(dir);
+    boolean tied = cfg.path("tie_word_embeddings").asBoolean(false) || !st.has("lm_head.weight");
+    LlamaConfig config = config(cfgPath, () -> new LlamaConfig(hfInt(cfgPath, cfg, "vocab_size", null),
+        hidden, hfInt(cfgPath, cfg, "intermediate_size", null),
+        hfInt(cfgPath, cfg, "num_hidden_layers", null), heads, kvHeads, headDim, headDim,
+        cfg.path("rope_theta").asDouble(10000.0), cfg.path("rms_norm_eps").asDouble(1e-6),
+        hfInt(cfgPath, cfg, "max_position_embeddings", 4096), RopeLayout.ROTATE_HALF, tied, bias));
+    LlamaWeights weights = weights(st, config, new Names("model.embed_tokens.weight", "model.norm.weight",
+        "lm_head.weight", "model.layers.%d.input_layernorm.weight",
+        "model.layers.%d.self_attn.q_proj.weight", "model.layers.%d.self_attn.k_proj.weight",
+        "model.layers.%d.self_attn.v_proj.weight", "model.layers.%d.self_attn.q_proj.bias",
+        "model.layers.%d.self_attn.k_proj.bias", "model.layers.%d.self_attn.v_proj.bias",
+        "model.layers.%d.self_attn.o_proj.weight", "model.layers.%d.post_attention_layernorm.weight",
+        "model.layers.%d.mlp.gate_proj.weight", "model.layers.%d.mlp.up_proj.weight",
+        "model.layers.%d.mlp.down_proj.weight"));
+    Path tokJson = dir.resolve("tokenizer.json");
+    TextTokenizer tok = Files.isRegularFile(tokJson) ? HfTokenizer.fromFile(tokJson) : null;
+    ModelInfo info = LlamaModel.infoOf(dir.toString(), sha256(st.files()), "safetensors", config);
+    return new LlamaModel(info, config, weights, tok);
+  }
+
+  private static int hfInt(Path file, JsonNode cfg, String key, Integer dflt) {
+    JsonNode v = cfg.get(key);
+    if (v == null || v.isNull()) {
+      if (dflt == null) {
+        throw new ModelLoadException(file + ": '" + key + "' is missing");
+      }
+      return dflt;
+    }
+    if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() <= 0) {
+      throw new ModelLoadException(file + ": '" + key + "' is set to " + v + " but must be an integer > 0");
+    }
+    return v.asInt();
+  }
+
+  private static LlamaConfig config(Path file, java.util.function.Supplier<LlamaConfig> make) {
+    try {
+      return make.get();
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private record Names(String embedding, String outputNorm, String output, String attnNorm, String q,
+      String k, String v, String qBias, String kBias, String vBias, String o, String ffnNorm, String gate,
+      String up, String down) {
+  }
+
+  private static LlamaWeights weights(TensorSource src, LlamaConfig c, Names n) {
+    long d = c.hiddenSize();
+    long ffn = c.intermediateSize();
+    float[] emb = src.read(n.embedding(), c.vocabSize(), d);
+    List<LlamaWeights.Layer> layers = new ArrayList<>();
+    for (int l = 0; l < c.numLayers(); l++) {
+      float[] q = src.read(n.q().formatted(l), c.qDim(), d);
+      float[] k = src.read(n.k().formatted(l), c.kvDim(), d);
+      float[] v = src.read(n.v().formatted(l), c.kvDim(), d);
+      float[] wqkv = LlamaWeights.concat(q, k, v);
+      float[] bqkv = null;
+      if (c.qkvBias()) {
+        bqkv = LlamaWeights.concat(src.read(n.qBias().formatted(l), c.qDim()),
+            src.read(n.kBias().formatted(l), c.kvDim()), src.read(n.vBias().formatted(l), c.kvDim()));
+      }
+      float[] gate = src.read(n.gate().formatted(l), ffn, d);
+      float[] up = src.read(n.up().formatted(l), ffn, d);
+      layers.add(new LlamaWeights.Layer(src.read(n.attnNorm().formatted(l), d), wqkv, bqkv,
+          src.read(n.o().formatted(l), d, c.qDim()), src.read(n.ffnNorm().formatted(l), d),
+          LlamaWeights.concat(gate, up), src.read(n.down().formatted(l), d, ffn)));
+    }
+    float[] out = c.tiedOutput() ? emb : src.read(n.output(), c.vocabSize(), d);
+    return new LlamaWeights(emb, layers, src.read(n.outputNorm(), d), out);
+  }
+
+  private static TextTokenizer ggufTokenizer(GgufFile f) {
+    if (!"llama".equals(f.metadata().get("tokenizer.ggml.model"))) {
+      return null;
+    }
+    Object tokens = f.metadata().get("tokenizer.ggml.tokens");
+    Object scores = f.metadata().get("tokenizer.ggml.scores");
+    Object types = f.metadata().get("tokenizer.ggml.token_type");
+    if (!(tokens instanceof String[] t) || !(scores instanceof float[] s)
+        || (types != null && !(types instanceof long[]))) {
+      throw new ModelLoadException(f.path() + ": 'tokenizer.ggml.tokens' (strings), 'tokenizer.ggml.scores'"
+          + " (floats) and 'tokenizer.ggml.token_type' (integers) are required for an SPM tokenizer");
+    }
+    try {
+      return new SpmTokenizer(f.path().toString(), t, s, (long[]) types,
+          (int) longOr(f, "tokenizer.ggml.unknown_token_id", 0), (int) longOr(f, "tokenizer.ggml.bos_token_id", 1),
+          boolOr(f, "tokenizer.ggml.add_bos_token", true), boolOr(f, "tokenizer.ggml.add_space_prefix", true));
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(f.path() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static long longOr(GgufFile f, String key, long dflt) {
+    return f.metadata().containsKey(key) ? f.getLong(key) : dflt;
+  }
+
+  private static boolean boolOr(GgufFile f, String key, boolean dflt) {
+    return f.metadata().get(key) instanceof Boolean b ? b : dflt;
+  }
+
+  /** SHA-256 (hex) over the files' bytes in order, streamed. */
+  public static String sha256(List<Path> files) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 20];
+      for (Path p : files) {
+        try (InputStream in = Files.newInputStream(p)) {
+          int r;
+          while ((r = in.read(buf)) > 0) {
+            md.update(buf, 0, r);
+          }
+        }
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (IOException e) {
+      throw new ModelLoadException("cannot hash " + files + ": " + e.getMessage(), e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

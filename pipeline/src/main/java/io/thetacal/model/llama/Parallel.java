@@ -1,0 +1,103 @@
+package io.thetacal.model.llama;
+
+import io.thetacal.model.Gemm;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntConsumer;
+
+/** Splits dense work (projections, attention groups) over the machine's cores. */
+final class Parallel {
+  static final int THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
+  private static final ExecutorService POOL = THREADS == 1 ? null
+      : Executors.newFixedThreadPool(THREADS - 1, r -> {
+        Thread t = new Thread(r, "thetacal-decoder-worker");
+        t.setDaemon(true);
+        return t;
+      });
+  /** Below this many multiply-adds a projection runs on the calling thread. */
+  private static final long MIN_PARALLEL_WORK = 1L << 18;
+
+  private Parallel() {
+  }
+
+  /** Runs task(0..parts-1), part 0 on the calling thread. */
+  static void run(int parts, IntConsumer task) {
+    if (parts <= 1 || POOL == null) {
+      for (int p = 0; p < parts; p++) {
+        task.accept(p);
+      }
+      return;
+    }
+    Future<?>[] futures = new Future<?>[parts - 1];
+    for (int p = 1; p < parts; p++) {
+      int part = p;
+      futures[p - 1] = POOL.submit(() -> task.accept(part));
+    }
+    RuntimeException failure = null;
+    try {
+      task.accept(0);
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (failure == null) {
+          failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /**
+   * y[m × n] = x[m × k] · W[n × k]ᵀ (+ beta · y), split over rows of x when m is large, else over rows of
+   * W.
+   */
+  static void linear(int m, int n, int k, float[] x, int xOff, int ldx, float[] w, int wOff, float beta,
+      float[] y, int yOff, int ldy) {
+    long work = (long) m * n * k;
+    int parts = work < MIN_PARALLEL_WORK ? 1 : THREADS;
+    if (parts == 1) {
+      Gemm.mulTransposed(m, n, k, 1f, x, xOff, ldx, w, wOff, k, beta, y, yOff, ldy);
+      return;
+    }
+    if (m >= 4 * parts) {
+      int step = (m + parts - 1) / parts;
+      run(parts, p -> {
+        int r0 = p * step;
+        int rows = Math.min(step, m - r0);
+        if (rows > 0) {
+          Gemm.mulTransposed(rows, n, k, 1f, x, xOff + r0 * ldx, ldx, w, wOff, k, beta, y,
+              yOff + r0 * ldy, ldy);
+        }
+      });
+    } else {
+      int step = (n + parts - 1) / parts;
+      run(parts, p -> {
+        int c0 = p * step;
+        int cols = Math.min(step, n - c0);
+        if (cols > 0) {
+          // a private block: the BLAS bounds check rejects column offsets into a row-major output
+          float[] tmp = new float[m * cols];
+          if (beta != 0f) {
+            for (int i = 0; i < m; i++) {
+              System.arraycopy(y, yOff + i * ldy + c0, tmp, i * cols, cols);
+            }
+          }
+          Gemm.mulTransposed(m, cols, k, 1f, x, xOff, ldx, w, wOff + c0 * k, k, beta, tmp, 0, cols);
+          for (int i = 0; i < m; i++) {
+            System.arraycopy(tmp, i * cols, y, yOff + i * ldy + c0, cols);
+          }
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,264 @@
+package io.thetacal.attention;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.ForwardResult;
+import io.thetacal.model.Models;
+import io.thetacal.model.Sentences;
+import io.thetacal.model.TransformerModel;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The per-row attention math: equivalences that must hold bit for bit, and small rows whose expected
+ * weights are computed here by hand from the formulas in TOP_THETA.md.
+ */
+class AttentionKernelTest {
+  private static final double TOL = 1e-6;
+  /** a = [2, 1, 0.5, -1]: max m = 2. */
+  private static final float[] ROW = {2f, 1f, 0.5f, -1f};
+
+  private static TransformerModel model;
+  private static List<int[]> seqs;
+  private static ForwardResult dense;
+
+  @BeforeAll
+  static void loadModel() {
+    model = Models.load(Models.DEFAULT_ID);
+    seqs = Sentences.REAL.stream().map(model.tokenizer()::encode).toList();
+    dense = model.forward(ForwardRequest.of(seqs).withHidden(true));
+  }
+
+  @AfterAll
+  static void closeModel() {
+    model.close();
+  }
+
+  /** A table with one θ and one offline mass for every (layer, head, n, k). */
+  record Table(float theta, double mass, Placement placement) implements ThresholdLookup {
+    @Override
+    public float threshold(int layer, int head, int n, int k) {
+      return theta;
+    }
+
+    @Override
+    public double sdcMass(int layer, int head, int n, int k) {
+      return mass;
+    }
+  }
+
+  private static void assertSameOutputs(ForwardResult expected, ForwardResult actual) {
+    for (int s = 0; s < expected.sequences().size(); s++) {
+      assertArrayEquals(expected.sequences().get(s).hidden(), actual.sequences().get(s).hidden(),
+          "hidden states of sequence " + s);
+      assertArrayEquals(expected.sequences().get(s).pooled(), actual.sequences().get(s).pooled(),
+          "pooled output of sequence " + s);
+    }
+  }
+
+  private ForwardResult run(AttentionMode mode) {
+    return model.forward(ForwardRequest.of(seqs).withHidden(true).withMode(mode));
+  }
+
+  @Test
+  void topKWithKAtLeastRowLengthEqualsDenseBitwiseOnRealModel() {
+    int longest = seqs.stream().mapToInt(s -> s.length).max().orElseThrow();
+    ForwardResult topK = run(AttentionMode.topK(longest));
+    assertSameOutputs(dense, topK);
+    assertTrue(Double.isNaN(topK.stats().keptFractionOfThresholded()), "no row thresholded");
+    assertEquals(1.0, topK.stats().keptFraction());
+  }
+
+  @Test
+  void topThetaWithMinusInfinityEqualsDenseBitwiseOnRealModel() {
+    for (Placement placement : Placement.values()) {
+      ThresholdLookup table = new Table(Float.NEGATIVE_INFINITY, 0, placement);
+      assertSameOutputs(dense, run(AttentionMode.topTheta(table, 1)));
+    }
+  }
+
+  @Test
+  void exactSdcWithVmcAndNothingPrunedEqualsDenseBitwiseOnRealModel() {
+    ThresholdLookup table = new Table(-1e30f, 0, Placement.PRE_SOFTMAX);
+    ForwardResult r = run(AttentionMode.topTheta(table, 1).withSdc(SdcMode.EXACT).withVmc(true));
+    assertSameOutputs(dense, r);
+    assertEquals(1.0, r.stats().keptFractionOfThresholded());
+    assertEquals(1.0, r.stats().vRowFraction());
+  }
+
+  @Test
+  void pruningChangesTheOutputAndCountsKeptElements() {
+    ForwardResult r = run(AttentionMode.topK(4));
+    assertTrue(r.stats().keptFractionOfThresholded() < 0.5);
+    for (int l = 0; l < r.stats().numLayers(); l++) {
+      assertEquals(4.0, r.stats().meanKeptPerThresholdedRow(l));
+    }
+    assertTrue(!Arrays.equals(dense.sequences().get(0).pooled(), r.sequences().get(0).pooled()));
+  }
+
+  private static float[] kernelRow(AttentionMode mode, float[] row, double[] residual) {
+    float[] a = row.clone();
+    double r = new AttentionKernel(mode, null, null).apply(0, 0, 0, 0, a, 0, a.length, null, 0);
+    if (residual != null) {
+      residual[0] = r;
+    }
+    return a;
+  }
+
+  @Test
+  void topKWithKAtLeastRowLengthEqualsDenseBitwiseOnSingleRows() {
+    SplittableRandom rnd = new SplittableRandom(7);
+    for (int trial = 0; trial < 200; trial++) {
+      int n = 1 + rnd.nextInt(300);
+      float[] row = new float[n];
+      for (int j = 0; j < n; j++) {
+        row[j] = (float) (rnd.nextGaussian() * 4);
+      }
+      float[] d = kernelRow(AttentionMode.dense(), row, null);
+      assertArrayEquals(d, kernelRow(AttentionMode.topK(n), row, null), "k = n, n = " + n);
+      assertArrayEquals(d, kernelRow(AttentionMode.topK(n + 3), row, null), "k > n, n = " + n);
+    }
+  }
+
+  @Test
+  void denseRowIsTheSoftmax() {
+    double den = 1 + Math.exp(-1) + Math.exp(-1.5) + Math.exp(-3);
+    float[] w = kernelRow(AttentionMode.dense(), ROW, null);
+    double[] e = {1, Math.exp(-1), Math.exp(-1.5), Math.exp(-3)};
+    for (int j = 0; j < 4; j++) {
+      assertEquals(e[j] / den, w[j], TOL);
+    }
+  }
+
+  @Test
+  void topKKeepsTheKLargestAndRenormalises() {
+    double[] res = new double[1];
+    float[] w = kernelRow(AttentionMode.topK(2), ROW, res);
+    double den = 1 + Math.exp(-1);
+    assertEquals(1 / den, w[0], TOL);
+    assertEquals(Math.exp(-1) / den, w[1], TOL);
+    assertEquals(0f, w[2]);
+    assertEquals(0f, w[3]);
+    assertEquals(0.0, res[0]);
+  }
+
+  @Test
+  void topKBreaksTiesByLowestIndex() {
+    float[] w = kernelRow(AttentionMode.topK(2), new float[] {1f, 3f, 1f, 1f}, null);
+    double den = 1 + Math.exp(-2);
+    assertEquals(Math.exp(-2) / den, w[0], TOL);
+    assertEquals(1 / den, w[1], TOL);
+    assertEquals(0f, w[2]);
+    assertEquals(0f, w[3]);
+  }
+
+  /** θ = 0.75 keeps S = {0, 1} of ROW (n = 4 > k = 2); m = 2, D_kept = 1 + e^-1. */
+  private static AttentionMode.TopTheta pre(SdcMode sdc, double scale, boolean vmc) {
+    return AttentionMode.topTheta(new Table(0.75f, 0.3, Placement.PRE_SOFTMAX), 2).withSdc(sdc)
+        .withSdcScale(scale).withVmc(vmc);
+  }
+
+  private static void assertKept(float[] w, double den, double[] res, double expectedR) {
+    assertEquals(1 / den, w[0], TOL);
+    assertEquals(Math.exp(-1) / den, w[1], TOL);
+    assertEquals(0f, w[2]);
+    assertEquals(0f, w[3]);
+    assertEquals(expectedR, res[0], TOL);
+  }
+
+  @Test
+  void preSoftmaxWithoutCompensationRenormalisesOverKept() {
+    double[] res = new double[1];
+    float[] w = kernelRow(pre(SdcMode.NONE, 1, false), ROW, res);
+    assertKept(w, 1 + Math.exp(-1), res, 0);
+  }
+
+  @Test
+  void exactSdcAddsThePrunedMass() {
+    double[] res = new double[1];
+    float[] w = kernelRow(pre(SdcMode.EXACT, 1, false), ROW, res);
+    assertKept(w, 1 + Math.exp(-1) + Math.exp(-1.5) + Math.exp(-3), res, 0);
+  }
+
+  @Test
+  void expThresholdSdcBoundsThePrunedMassByTheThreshold() {
+    double[] res = new double[1];
+    float[] w = kernelRow(pre(SdcMode.EXP_THRESHOLD, 1, false), ROW, res);
+    assertKept(w, 1 + Math.exp(-1) + 2 * Math.exp(0.75 - 2), res, 0);
+  }
+
+  @Test
+  void offlineSdcUsesTheCalibratedMassTimesScale() {
+    double[] res = new double[1];
+    float[] w = kernelRow(pre(SdcMode.OFFLINE, 0.5, false), ROW, res);
+    assertKept(w, 1 + Math.exp(-1) + 0.5 * 0.3, res, 0);
+  }
+
+  @Test
+  void vmcReturnsTheMissingProbabilityMass() {
+    double[] res = new double[1];
+    double den = 1 + Math.exp(-1) + Math.exp(-1.5) + Math.exp(-3);
+    float[] w = kernelRow(pre(SdcMode.EXACT, 1, true), ROW, res);
+    assertKept(w, den, res, 1 - (1 + Math.exp(-1)) / den);
+    // Without SDC the kept weights already sum to 1: VMC adds nothing.
+    float[] w2 = kernelRow(pre(SdcMode.NONE, 1, true), ROW, res);
+    assertKept(w2, 1 + Math.exp(-1), res, 0);
+  }
+
+  @Test
+  void postSoftmaxKeepsProbabilitiesAboveThetaUnrenormalised() {
+    double den = 1 + Math.exp(-1) + Math.exp(-1.5) + Math.exp(-3);
+    double[] p = {1 / den, Math.exp(-1) / den, Math.exp(-1.5) / den, Math.exp(-3) / den};
+    // p ≈ [0.583, 0.215, 0.130, 0.029]: θ = 0.1 keeps three of four.
+    ThresholdLookup table = new Table(0.1f, 0, Placement.POST_SOFTMAX);
+    double[] res = new double[1];
+    float[] w = kernelRow(AttentionMode.topTheta(table, 2), ROW, res);
+    float[] wv = kernelRow(AttentionMode.topTheta(table, 2).withVmc(true), ROW, res);
+    for (int j = 0; j < 3; j++) {
+      assertEquals(p[j], w[j], TOL);
+      assertEquals(p[j], wv[j], TOL);
+    }
+    assertEquals(0f, w[3]);
+    assertEquals(p[3], res[0], TOL, "VMC coefficient is the pruned probability mass");
+  }
+
+  @Test
+  void rowsNotLongerThanKAreNeverThresholded() {
+    ThresholdLookup table = new Table(100f, 0, Placement.PRE_SOFTMAX);
+    AttentionStats stats = new AttentionStats(1);
+    float[] a = ROW.clone();
+    new AttentionKernel(AttentionMode.topTheta(table, 4), null, stats).apply(0, 0, 0, 0, a, 0, 4, null, 0);
+    assertArrayEquals(kernelRow(AttentionMode.dense(), ROW, null), a);
+    assertEquals(0, stats.thresholdedRows(0));
+    assertEquals(4, stats.keptElements(0));
+  }
+
+  @Test
+  void observerSeesScoresBeforePruningAndKeptMaskMarksKeptKeys() {
+    float[] seen = new float[4];
+    double[] den = new double[1];
+    AttentionObserver obs = row -> {
+      for (int j = 0; j < row.n(); j++) {
+        seen[j] = row.score(j);
+      }
+      den[0] = row.denominator();
+    };
+    long[] mask = new long[1];
+    float[] a = {9f, 9f, ROW[0], ROW[1], ROW[2], ROW[3]};
+    AttentionStats stats = new AttentionStats(1);
+    new AttentionKernel(pre(SdcMode.NONE, 1, false), obs, stats).apply(0, 0, 0, 0, a, 2, 4, mask, 3);
+    assertArrayEquals(ROW, seen);
+    assertEquals(1 + Math.exp(-1) + Math.exp(-1.5) + Math.exp(-3), den[0], TOL);
+    assertEquals(0b11L << 3, mask[0]);
+    assertEquals(9f, a[0], "scores outside the row untouched");
+    assertEquals(2, stats.thresholdedKept(0));
+    assertEquals(4, stats.thresholdedElements(0));
+  }
+}

@@ -1,0 +1,171 @@
+package io.thetacal.bench;
+
+import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionRow;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.Gemm;
+import io.thetacal.model.Models;
+import io.thetacal.model.Sentences;
+import io.thetacal.model.TextEncoding;
+import io.thetacal.model.TransformerModel;
+import io.thetacal.model.bert.OrtOracle;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Forward throughput at batch 8 × 128 tokens: the Java encoder with capture off and on, and ONNX Runtime
+ * on the same ONNX file. Arguments: [model id] [warm-up runs] [measured runs]. Prints a Markdown table.
+ */
+public final class EncoderBenchmark {
+  private static final int BATCH = 8;
+  private static final int TOKENS = 128;
+
+  /** Touches every score: a running max, so the JIT cannot drop the work. */
+  static final class MaxObserver implements AttentionObserver {
+    float max = Float.NEGATIVE_INFINITY;
+    long rows;
+
+    @Override
+    public void onRow(AttentionRow row) {
+      float[] a = row.scores();
+      int off = row.offset();
+      float m = max;
+      for (int j = 0; j < row.n(); j++) {
+        m = Math.max(m, a[off + j]);
+      }
+      max = m;
+      rows++;
+    }
+  }
+
+  interface Run {
+    void run() throws Exception;
+  }
+
+  record Stats(String name, double medianTps, double minTps, double maxTps, double[] ms, double[] cpuMs) {
+    double medianCpuMs() {
+      return median(cpuMs);
+    }
+  }
+
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+          .getOperatingSystemMXBean();
+
+  static double median(double[] v) {
+    double[] sorted = v.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  static Stats measure(String name, Run r, int warm, int runs) throws Exception {
+    for (int i = 0; i < warm; i++) {
+      r.run();
+    }
+    double[] ms = new double[runs];
+    double[] cpu = new double[runs];
+    for (int i = 0; i < runs; i++) {
+      long c0 = OS.getProcessCpuTime();
+      long t0 = System.nanoTime();
+      r.run();
+      ms[i] = (System.nanoTime() - t0) / 1e6;
+      cpu[i] = (OS.getProcessCpuTime() - c0) / 1e6;
+    }
+    return summarize(name, ms, cpu);
+  }
+
+  public static void main(String[] args) throws Exception {
+    String id = args.length > 0 ? args[0] : Models.DEFAULT_ID;
+    int warm = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+    int runs = args.length > 2 ? Integer.parseInt(args[2]) : 15;
+    int threads = Runtime.getRuntime().availableProcessors();
+    try (TransformerModel model = Models.load(id)) {
+      StringBuilder text = new StringBuilder();
+      for (int r = 0; r < 4; r++) {
+        List<String> rotated = new ArrayList<>(Sentences.REAL);
+        java.util.Collections.rotate(rotated, 7 * r);
+        text.append(String.join(" ", rotated)).append(' ');
+      }
+      List<int[]> windows = TextEncoding.encode(model.tokenizer(), List.of(text.toString()), TOKENS,
+          TextEncoding.Overflow.SPLIT).sequences();
+      List<int[]> batch = new ArrayList<>();
+      for (int[] w : windows) {
+        if (w.length == TOKENS && batch.size() < BATCH) {
+          batch.add(w);
+        }
+      }
+      if (batch.size() < BATCH) {
+        throw new IllegalStateException("only " + batch.size() + " windows of " + TOKENS + " tokens");
+      }
+      ForwardRequest off = ForwardRequest.of(batch);
+      MaxObserver obs = new MaxObserver();
+      ForwardRequest on = off.withObserver(obs);
+      List<Stats> results = new ArrayList<>();
+      try (OrtOracle ort = new OrtOracle(OrtOracle.resource(id + ".onnx"), 0, false, threads)) {
+        // Interleave the three in rounds so machine noise hits all alike.
+        Stats[] acc = new Stats[3];
+        int rounds = 3;
+        List<double[]> msAll = new ArrayList<>(List.of(new double[0], new double[0], new double[0]));
+        List<double[]> cpuAll = new ArrayList<>(List.of(new double[0], new double[0], new double[0]));
+        for (int round = 0; round < rounds; round++) {
+          Stats a = measure("Java, capture off", () -> model.forward(off), round == 0 ? warm : 1, runs);
+          Stats b = measure("Java, capture on (running max)", () -> model.forward(on),
+              round == 0 ? warm : 1, runs);
+          Stats c = measure("ONNX Runtime " + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(),
+              () -> ort.runDiscard(batch), round == 0 ? warm : 1, runs);
+          acc[0] = a;
+          acc[1] = b;
+          acc[2] = c;
+          Stats[] now = {a, b, c};
+          for (int i = 0; i < 3; i++) {
+            msAll.set(i, concat(msAll.get(i), now[i].ms()));
+            cpuAll.set(i, concat(cpuAll.get(i), now[i].cpuMs()));
+          }
+        }
+        for (int i = 0; i < 3; i++) {
+          results.add(summarize(acc[i].name(), msAll.get(i), cpuAll.get(i)));
+        }
+      }
+      if (obs.rows == 0) {
+        throw new IllegalStateException("observer saw no rows");
+      }
+      System.out.printf("model %s, batch %d x %d tokens, %d threads, BLAS %s, Java %s, %s %s%n", id, BATCH,
+          TOKENS, threads, Gemm.implementation(), System.getProperty("java.version"),
+          System.getProperty("os.name"), System.getProperty("os.arch"));
+      System.out.println();
+      System.out.println("| run | median tokens/s (wall) | min–max tokens/s | median ms/batch (wall) |"
+          + " median CPU ms/batch (all threads) | runs |");
+      System.out.println("|---|---:|---:|---:|---:|---:|");
+      for (Stats s : results) {
+        System.out.printf("| %s | %.0f | %.0f–%.0f | %.1f | %.1f | %d |%n", s.name(), s.medianTps(),
+            s.minTps(), s.maxTps(), BATCH * TOKENS / s.medianTps() * 1e3, s.medianCpuMs(), s.ms().length);
+      }
+      System.out.println();
+      System.out.printf("capture-on / ONNX Runtime = %.2fx; capture overhead = %.1f%% (capture-off /"
+          + " capture-on time - 1); capture-off / ONNX Runtime = %.2fx%n",
+          results.get(1).medianTps() / results.get(2).medianTps(),
+          (results.get(0).medianTps() / results.get(1).medianTps() - 1) * 100,
+          results.get(0).medianTps() / results.get(2).medianTps());
+      System.out.printf("by CPU time per batch: capture-on / ONNX Runtime = %.2fx; capture overhead = %.1f%%%n",
+          results.get(2).medianCpuMs() / results.get(1).medianCpuMs(),
+          (results.get(1).medianCpuMs() / results.get(0).medianCpuMs() - 1) * 100);
+    }
+  }
+
+  private static double[] concat(double[] a, double[] b) {
+    double[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
+  private static Stats summarize(String name, double[] ms, double[] cpu) {
+    double[] sorted = ms.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    double tokens = BATCH * TOKENS;
+    return new Stats(name, tokens / (median(ms) / 1e3), tokens / (sorted[n - 1] / 1e3),
+        tokens / (sorted[0] / 1e3), ms, cpu);
+  }
+}

@@ -1,0 +1,132 @@
+package io.thetacal.calibration;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.thetacal.attention.Placement;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class MergeAlgebraTest {
+  static final CalibrationGeometry G = new CalibrationGeometry(2, 2, 600);
+  static final CalibrationConfig C = CalibrationConfig.defaults()
+      .withKGrid(List.of(2, 16, 64, 200))
+      .withPlacements(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)
+      .withRowLengths(32, 4)
+      .withHistogram(-6, 10, 32);
+  static final List<SyntheticRows.Row> ROWS = SyntheticRows.generate(42, G, 120, 600);
+
+  private static CalibrationState of(List<SyntheticRows.Row> rows) {
+    return SyntheticRows.state(G, C, rows);
+  }
+
+  private static CalibrationState copy(CalibrationState s) {
+    return CalibrationState.deserialize(s.serialize());
+  }
+
+  @Test
+  void mergeIsCommutativeAndAssociativeBitForBit() {
+    int third = ROWS.size() / 3;
+    CalibrationState a = of(ROWS.subList(0, third));
+    CalibrationState b = of(ROWS.subList(third, 2 * third));
+    CalibrationState c = of(ROWS.subList(2 * third, ROWS.size()));
+    byte[] ab = copy(a).merge(b).serialize();
+    byte[] ba = copy(b).merge(a).serialize();
+    assertArrayEquals(ab, ba);
+    byte[] abC = copy(a).merge(b).merge(c).serialize();
+    byte[] aBc = copy(a).merge(copy(b).merge(c)).serialize();
+    byte[] cab = copy(c).merge(copy(a).merge(b)).serialize();
+    assertArrayEquals(abC, aBc);
+    assertArrayEquals(abC, cab);
+  }
+
+  @Test
+  void mergeOfTwoPartsEqualsOnePassOverTheUnion() {
+    byte[] onePass = of(ROWS).serialize();
+    for (int split : new int[] {0, 1, 17, ROWS.size() / 2, ROWS.size() - 1, ROWS.size()}) {
+      CalibrationState left = of(ROWS.subList(0, split));
+      left.merge(of(ROWS.subList(split, ROWS.size())));
+      assertArrayEquals(onePass, left.serialize(), "split at " + split);
+    }
+  }
+
+  @Test
+  void thresholdsDoNotDependOnRowOrderOrPartitionCount() {
+    ThresholdTable reference = ThresholdTable.from(of(ROWS), Placement.PRE_SOFTMAX,
+        Estimators.meanStd(0.1));
+    ThresholdTable referencePost = ThresholdTable.from(of(ROWS), Placement.POST_SOFTMAX,
+        Estimators.meanStd(0.1));
+    Random rnd = new Random(5);
+    for (int partitions : new int[] {1, 2, 3, 7, 16}) {
+      List<SyntheticRows.Row> shuffled = new ArrayList<>(ROWS);
+      Collections.shuffle(shuffled, rnd);
+      List<CalibrationState> parts = new ArrayList<>();
+      for (int p = 0; p < partitions; p++) {
+        parts.add(of(shuffled.subList(p * shuffled.size() / partitions,
+            (p + 1) * shuffled.size() / partitions)));
+      }
+      Collections.shuffle(parts, rnd);
+      CalibrationState merged = parts.get(0);
+      for (int p = 1; p < parts.size(); p++) {
+        merged.merge(parts.get(p));
+      }
+      assertEquals(reference, ThresholdTable.from(merged, Placement.PRE_SOFTMAX,
+          Estimators.meanStd(0.1)), partitions + " partitions");
+      assertEquals(referencePost, ThresholdTable.from(merged, Placement.POST_SOFTMAX,
+          Estimators.meanStd(0.1)), partitions + " partitions");
+    }
+  }
+
+  @Test
+  void serializeDeserializeRoundTripsAndMergingAnEmptyStateChangesNothing() {
+    CalibrationState s = of(ROWS);
+    CalibrationState back = CalibrationState.deserialize(s.serialize());
+    assertEquals(s, back);
+    assertArrayEquals(s.serialize(), back.serialize());
+    back.merge(new CalibrationState(G, C));
+    assertArrayEquals(s.serialize(), back.serialize());
+  }
+
+  @Test
+  void statesOfDifferentSettingsDoNotMerge() {
+    CalibrationState a = new CalibrationState(G, C);
+    CalibrationState b = new CalibrationState(G, C.withKGrid(List.of(2, 16)));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.merge(b));
+    assertTrue(e.getMessage().contains("cannot merge"), e.getMessage());
+  }
+
+  static final String GOLDEN = "calibration/state-v1-seed42.bin";
+
+  /**
+   * The state bytes checked in under test resources (format version 1, seed 42) still load and equal a
+   * freshly computed state. Regenerate only on a deliberate format change:
+   * -Dthetacal.writeGolden=src/test/resources.
+   */
+  @Test
+  void checkedInVersionOneStateStillLoads() throws IOException {
+    CalibrationState fresh = of(ROWS);
+    String out = System.getProperty("thetacal.writeGolden");
+    if (out != null) {
+      Path p = Path.of(out, GOLDEN);
+      Files.createDirectories(p.getParent());
+      Files.write(p, fresh.serialize());
+    }
+    byte[] golden;
+    try (InputStream in = getClass().getClassLoader().getResourceAsStream(GOLDEN)) {
+      assertTrue(in != null, GOLDEN + " is missing from test resources");
+      golden = in.readAllBytes();
+    }
+    CalibrationState loaded = CalibrationState.deserialize(golden);
+    assertEquals(fresh, loaded);
+    assertEquals(ROWS.size(), loaded.rowsObserved());
+  }
+}

@@ -1,0 +1,70 @@
+package io.thetacal.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HtmlReportTest {
+
+  @Test
+  void htmlIsSelfContainedAndEscapesText(@TempDir Path dir) throws Exception {
+    Path html = HtmlReport.write(SyntheticReport.build(), dir);
+    String s = Files.readString(html);
+    assertFalse(s.contains("<script"), "no script");
+    assertFalse(Pattern.compile("(src|href)\\s*=").matcher(s).find(), "nothing loaded from anywhere");
+    assertFalse(s.replace("http://www.w3.org/2000/svg", "").contains("http"), "no URL but the SVG namespace");
+    assertTrue(s.contains("java &lt;src&gt;"));
+    assertTrue(s.contains("bible &amp; kjv"));
+    assertFalse(s.contains("java <src>"));
+    for (String id : new String[] {"heatmap-kept", "threshold-curves", "drift-ranking",
+        "quality-sparsity", "compensation"}) {
+      Matcher m = Pattern.compile("<svg [^>]*id=\"" + id + "\"[^>]*><title>[^<]+</title>").matcher(s);
+      assertTrue(m.find(), "chart " + id + " with a title");
+    }
+  }
+
+  @Test
+  void heatmapShowsOneCellPerCalibrationEvaluationPair(@TempDir Path dir) throws Exception {
+    String s = HtmlReport.render(SyntheticReport.build());
+    String heat = s.substring(s.indexOf("id=\"heatmap-kept\""), s.indexOf("</svg>", s.indexOf("id=\"heatmap-kept\"")));
+    assertEquals(9, heat.split("<g class=\"cell\">", -1).length - 1);
+    // europarl → europarl is on target: 1.00; bible & kjv → europarl keeps 1 − 0.24 + 0.2 = 0.96
+    assertTrue(heat.contains(">1.00</text>"));
+    assertTrue(heat.contains(">0.96</text>"));
+  }
+
+  @Test
+  void heatmapColourIsWhiteOnTargetAndSaturatesAtHalfOff() {
+    assertEquals("#ffffff", HtmlReport.heatmapColor(1.0));
+    assertEquals("#b2182b", HtmlReport.heatmapColor(1.5));
+    assertEquals("#b2182b", HtmlReport.heatmapColor(3.0));
+    assertEquals("#2166ac", HtmlReport.heatmapColor(0.5));
+    assertEquals("#cccccc", HtmlReport.heatmapColor(Double.NaN));
+  }
+
+  @Test
+  void jsonIsStrictAndCarriesSummaryGatesVersionsAndCells(@TempDir Path dir) throws Exception {
+    ReportData data = SyntheticReport.build();
+    HtmlReport.write(data, dir);
+    JsonMapper strict = JsonMapper.builder().disable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS).build();
+    JsonNode doc = strict.readTree(dir.resolve(HtmlReport.JSON_FILE).toFile());
+    assertEquals(0.2, doc.at("/gates/maxKeptDeviation").asDouble());
+    assertEquals(0.01, doc.at("/gates/maxQualityLoss").asDouble());
+    assertEquals(data.summary().passed(), doc.at("/summary/passed").asInt());
+    assertEquals(data.cells().size(), doc.at("/cells").size());
+    assertEquals("DECODER", doc.at("/cells/0/quality/family").asText());
+    assertEquals("0.1.0-SNAPSHOT", doc.at("/versions/thetacal").asText());
+    assertEquals("L", doc.at("/summary/driftRanking/0/label").asText().substring(0, 1));
+    assertTrue(doc.at("/summary/outcomes/0/reason").asText().length() > 10);
+  }
+}

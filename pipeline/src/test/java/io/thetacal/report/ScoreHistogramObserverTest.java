@@ -1,0 +1,81 @@
+package io.thetacal.report;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.thetacal.attention.AttentionKernel;
+import io.thetacal.attention.AttentionMode;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class ScoreHistogramObserverTest {
+
+  @Test
+  void binsClampOutsideValuesIntoTheEndBins() {
+    double[] edges = {0, 1, 2, 4};
+    assertEquals(0, HeadHistogram.binOf(edges, -5));
+    assertEquals(0, HeadHistogram.binOf(edges, 0));
+    assertEquals(0, HeadHistogram.binOf(edges, 0.99));
+    assertEquals(1, HeadHistogram.binOf(edges, 1));
+    assertEquals(2, HeadHistogram.binOf(edges, 3.5));
+    assertEquals(2, HeadHistogram.binOf(edges, 4));
+    assertEquals(2, HeadHistogram.binOf(edges, 99));
+  }
+
+  @Test
+  void collectsHandCountedScoresOfReferencedHeadsOnly() {
+    double[] edges = {-1, 0, 1, 2};
+    ScoreHistogramObserver obs = new ScoreHistogramObserver(List.of(HeadHistogram.empty(0, 1, edges)));
+    AttentionKernel kernel = new AttentionKernel(AttentionMode.dense(), obs, null);
+    kernel.apply(0, 1, 0, 3, new float[] {-0.5f, 0.5f, 0.7f, 1.5f}, 0, 4, null, 0);
+    kernel.apply(0, 0, 0, 1, new float[] {0.5f, 0.5f}, 0, 2, null, 0); // head 0: not referenced
+    kernel.apply(1, 1, 0, 0, new float[] {0.5f}, 0, 1, null, 0); // layer 1: not referenced
+    assertArrayEquals(new long[] {1, 2, 1}, obs.collected().get(0).counts());
+  }
+
+  @Test
+  void driftIsZeroForTheSameDistributionAndGrowsWithAShift() {
+    double[] edges = new double[41];
+    for (int i = 0; i < edges.length; i++) {
+      edges[i] = -10 + 0.5 * i;
+    }
+    ScoreHistogramObserver reference = new ScoreHistogramObserver(List.of(HeadHistogram.empty(0, 0, edges)));
+    feed(reference, 0f, 11);
+    HeadHistogram ref = reference.collected().get(0);
+
+    ScoreHistogramObserver same = new ScoreHistogramObserver(List.of(ref));
+    feed(same, 0f, 11);
+    ScoreHistogramObserver shifted = new ScoreHistogramObserver(List.of(ref));
+    feed(shifted, 2f, 12);
+    double d0 = same.drift("cal", "eval").get(0).wasserstein1();
+    double d2 = shifted.drift("cal", "eval").get(0).wasserstein1();
+    assertEquals(0.0, d0, 1e-12);
+    // a shift of every score by 2 moves W1 by about 2 (bins of 0.5 blur it by at most a bin)
+    assertEquals(2.0, d2, 0.5);
+    assertTrue(d2 > 1.5);
+  }
+
+  @Test
+  void rejectsDuplicateReferenceHeads() {
+    double[] edges = {0, 1};
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new ScoreHistogramObserver(List.of(HeadHistogram.empty(2, 3, edges),
+            HeadHistogram.empty(2, 3, edges))));
+    assertEquals("two reference histograms for head L2.H3", e.getMessage());
+  }
+
+  private static void feed(ScoreHistogramObserver obs, float shift, long seed) {
+    AttentionKernel kernel = new AttentionKernel(AttentionMode.dense(), obs, null);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int r = 0; r < 400; r++) {
+      float[] a = new float[50];
+      for (int j = 0; j < a.length; j++) {
+        a[j] = (float) (rnd.nextGaussian() * 1.5) + shift;
+      }
+      kernel.apply(0, 0, 0, r, a, 0, a.length, null, 0);
+    }
+  }
+}
