@@ -1,5 +1,6 @@
 package io.thetacal.jobs;
 
+import io.thetacal.jobs.calibrate.CalibrateJob;
 import io.thetacal.jobs.ingest.IngestJob;
 import org.apache.spark.sql.SparkSession;
 
@@ -18,5 +19,10 @@ public final class ThetacalJobs {
   /** Raw sources to Parquet calibration datasets. */
   public IngestJob ingest() {
     return new IngestJob(spark);
+  }
+
+  /** Calibration datasets to Top-θ thresholds. */
+  public CalibrateJob calibrate() {
+    return new CalibrateJob(spark);
   }
 }

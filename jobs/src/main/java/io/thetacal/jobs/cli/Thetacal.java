@@ -4,6 +4,8 @@ import io.thetacal.jobs.ThetacalJobs;
 import io.thetacal.jobs.config.ConfigException;
 import io.thetacal.jobs.config.ConfigLoader;
 import io.thetacal.jobs.config.ThetacalConfig;
+import io.thetacal.jobs.calibrate.CalibrateException;
+import io.thetacal.jobs.calibrate.CalibrateResult;
 import io.thetacal.jobs.ingest.DatasetIngestResult;
 import io.thetacal.jobs.ingest.IngestException;
 import io.thetacal.jobs.ingest.IngestResult;
@@ -76,6 +78,7 @@ public final class Thetacal {
       SparkSession spark = SparkSession.builder().appName("thetacal " + command).getOrCreate();
       return switch (command) {
         case "ingest" -> ingest(spark, config, o, out);
+        case "calibrate" -> calibrate(spark, config, o, out);
         default -> {
           err.println("thetacal " + command + ": not available in this build yet");
           yield 1;
@@ -84,7 +87,7 @@ public final class Thetacal {
     } catch (ConfigException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 2;
-    } catch (IngestException e) {
+    } catch (IngestException | CalibrateException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 1;
     }
@@ -111,6 +114,28 @@ public final class Thetacal {
     return 0;
   }
 
+  private static int calibrate(SparkSession spark, ThetacalConfig config, Options o, PrintStream out) {
+    var job = ThetacalJobs.get(spark).calibrate().config(config);
+    if (o.version != null) {
+      job.version(o.version);
+    }
+    CalibrateResult r = job.execute();
+    out.printf(Locale.ROOT, "calibrated %s (%s) on %d sequences / %d tokens (%d rejected): %d attention rows,"
+        + " state %d bytes, %.0f tokens/s, %.1f s%n", r.modelId(), r.modelContentHash().substring(0, 16),
+        r.sequences(), r.tokens(), r.rejected(), r.rowsObserved(), r.stateBytes(), r.tokensPerSecond(),
+        r.elapsed().toMillis() / 1000.0);
+    r.directories().forEach((p, dir) -> {
+      out.printf(Locale.ROOT, "  %-12s %d calibrated cells -> %s%n", p.name().toLowerCase(Locale.ROOT),
+          r.calibratedCells().get(p), dir);
+      var h = r.holdout().get(p);
+      if (h != null) {
+        out.printf(Locale.ROOT, "  %-12s holdout kept/k: worst |ratio-1| = %.3f, %s (tolerance %.2f, %d unmeasured)%n",
+            "", h.worstDeviation(), h.allWithin() ? "all within" : "NOT all within", h.tolerance(), h.unmeasured());
+      }
+    });
+    return 0;
+  }
+
   static String usage() {
     StringBuilder sb = new StringBuilder();
     sb.append("usage: thetacal JOB --conf conf/FILE.yaml [--out DIR] [--set key=value ...]\n\n");
@@ -121,6 +146,8 @@ public final class Thetacal {
     sb.append("  --out DIR           output root (overrides output.root)\n");
     sb.append("  --set key=value     override one key, e.g. --set calibration.k_grid=16,64\n");
     sb.append("  --print-config      print the effective configuration and exit\n");
+    sb.append("calibrate:\n");
+    sb.append("  --version NAME      version to publish (default: UTC time, e.g. v20261123T104500Z)\n");
     sb.append("ingest:\n");
     sb.append("  --dataset NAME      ingest only this dataset (repeatable)\n");
     sb.append("inspect:\n");
@@ -147,6 +174,7 @@ public final class Thetacal {
     String text;
     String tokens;
     String logitsOut;
+    String version;
 
     static Options parse(String command, List<String> args) {
       Options o = new Options();
@@ -165,6 +193,7 @@ public final class Thetacal {
           case "--out" -> o.out = value != null ? value : next(args, ++i, a);
           case "--set" -> o.sets.add(next(args, ++i, a));
           case "--dataset" -> o.datasets.add(only(command, "ingest", a, value != null ? value : next(args, ++i, a)));
+          case "--version" -> o.version = only(command, "calibrate", a, value != null ? value : next(args, ++i, a));
           case "--model" -> o.model = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
           case "--text" -> o.text = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
           case "--tokens" -> o.tokens = only(command, "inspect", a, value != null ? value : next(args, ++i, a));

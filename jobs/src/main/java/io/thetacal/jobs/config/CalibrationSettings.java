@@ -16,6 +16,8 @@ import java.util.Set;
  * @param estimator how θ is derived from the statistics
  * @param topKAtCalibration run earlier layers with exact top-k while calibrating later ones (TAC)
  * @param maxSequences calibrate on at most this many sequences (0: all), chosen by a seeded hash
+ * @param holdoutSequences holdout sequences (at most) for the in-domain check of kept elements / k; 0
+ *     skips the check
  */
 public record CalibrationSettings(
     List<String> datasets,
@@ -24,7 +26,8 @@ public record CalibrationSettings(
     List<Placement> placements,
     Estimator estimator,
     @JsonProperty("top_k_at_calibration") boolean topKAtCalibration,
-    long maxSequences) {
+    long maxSequences,
+    int holdoutSequences) {
 
   public CalibrationSettings {
     datasets = datasets == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(datasets));
@@ -77,6 +80,9 @@ public record CalibrationSettings(
       }
     }
     p.missing(key + ".estimator", estimator);
+    if (holdoutSequences < 0) {
+      p.mustBe(key + ".holdout_sequences", holdoutSequences, ">= 0 (0 skips the holdout check)");
+    }
     if (maxSequences < 0) {
       p.mustBe(key + ".max_sequences", maxSequences, ">= 0 (0 means all)");
     }

@@ -1,35 +1,28 @@
 package io.thetacal.jobs.spark;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.thetacal.model.ModelLoadException;
+import io.thetacal.attention.AttentionMode;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.Models;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.thetacal.model.TextTokenizer;
 import io.thetacal.model.TransformerModel;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The per-JVM cache through which Spark tasks reach models and tokenizers: each executor JVM loads a
- * model (or tokenizer) once, on first use, and every later task on that JVM reuses it. Keyed by model id
- * or path.
+ * The per-JVM model cache through which Spark tasks reach models: each executor JVM loads a model
+ * ({@link Models#load}) once, on first use, and every later task on that JVM reuses it. Keyed by model
+ * id or path. Models are thread-safe for concurrent forward passes, so tasks running side by side on one
+ * executor share the instance.
  */
 public final class ExecutorModels {
-  /** Built-in tokenizer resources by model id (the model jars on the classpath hold them). */
-  private static final Map<String, String> TOKENIZER_RESOURCES = Map.of(
-      "all-minilm-l6-v2", "/all-minilm-l6-v2-tokenizer.json",
-      "bge-small-en-v15", "/bge-small-en-v15-tokenizer.json",
-      "e5-small-v2", "/e5-small-v2-tokenizer.json");
-
-  private static final ConcurrentHashMap<String, Tokenizer> TOKENIZERS = new ConcurrentHashMap<>();
+  private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
+  private static final int WARM_UP_LIMIT = 40;
   private static final ConcurrentHashMap<String, TransformerModel> MODELS = new ConcurrentHashMap<>();
-  private static final AtomicInteger TOKENIZER_LOADS = new AtomicInteger();
   private static final AtomicInteger MODEL_LOADS = new AtomicInteger();
 
   private ExecutorModels() {
@@ -39,98 +32,60 @@ public final class ExecutorModels {
   public record Tokenizer(TextTokenizer tokenizer, int vocabSize) {
   }
 
-  /** The cached tokenizer of model {@code id}, loaded on first use in this JVM. */
-  public static Tokenizer tokenizer(String id) {
-    return TOKENIZERS.computeIfAbsent(id, ExecutorModels::loadTokenizer);
-  }
-
-  /** The cached model {@code id}, loaded on first use in this JVM. */
+  /** The cached model {@code id}, loaded (and warmed up) on first use in this JVM. */
   public static TransformerModel model(String id) {
-    return MODELS.computeIfAbsent(id, ExecutorModels::loadModel);
+    return MODELS.computeIfAbsent(id, k -> {
+      MODEL_LOADS.incrementAndGet();
+      TransformerModel m = Models.load(k);
+      int passes = warmUp(m);
+      LOG.info("loaded model {} ({} layers x {} heads); stable after {} warm-up passes", k,
+          m.info().numLayers(), m.info().numHeads(), passes);
+      return m;
+    });
   }
 
-  /** How many tokenizers this JVM has loaded (tests pin load-once behaviour with it). */
-  public static int tokenizerLoads() {
-    return TOKENIZER_LOADS.get();
+  /**
+   * Runs a fixed batch until three passes in a row give bitwise identical attention scores, and returns
+   * the passes it took (at most {@value #WARM_UP_LIMIT}). Some vectorised reductions of the forward pass
+   * round differently before and after the JIT compiles them, so a fresh JVM's first passes can differ
+   * in the last bits from later ones; calibration must see the same scores on every executor, whether it
+   * is fresh or not.
+   */
+  static int warmUp(TransformerModel model) {
+    TextTokenizer tok = model.tokenizer();
+    String text = "Calibration measures the attention scores of every layer and head, row by row, so that "
+        + "thresholds for any k come from one pass over the corpus. ";
+    int[] base = tok.encode(text.repeat(8));
+    int max = Math.min(128, model.info().maxPositions());
+    List<int[]> batch = new ArrayList<>();
+    for (int len : new int[] {8, 24, 48, 96, max}) {
+      batch.add(Arrays.copyOf(base, Math.min(Math.min(len, max), base.length)));
+    }
+    long last = 0;
+    int same = 0;
+    int passes = 0;
+    while (passes < WARM_UP_LIMIT && same < 3) {
+      long[] sum = {0};
+      model.forward(new ForwardRequest(batch, AttentionMode.dense(), row -> {
+        for (int j = 0; j < row.n(); j++) {
+          sum[0] = sum[0] * 31 + Float.floatToRawIntBits(row.score(j));
+        }
+      }, false, false));
+      passes++;
+      same = passes > 1 && sum[0] == last ? same + 1 : 1;
+      last = sum[0];
+    }
+    return passes;
   }
 
-  /** How many models this JVM has loaded. */
+  /** The tokenizer of the cached model {@code id}. */
+  public static Tokenizer tokenizer(String id) {
+    TransformerModel m = model(id);
+    return new Tokenizer(m.tokenizer(), m.info().vocabSize());
+  }
+
+  /** How many models this JVM has loaded (tests pin load-once behaviour with it). */
   public static int modelLoads() {
     return MODEL_LOADS.get();
-  }
-
-  private static TransformerModel loadModel(String id) {
-    MODEL_LOADS.incrementAndGet();
-    throw new ModelLoadException("Model loading is not available in this build: cannot load '" + id + "'");
-  }
-
-  private static Tokenizer loadTokenizer(String id) {
-    TOKENIZER_LOADS.incrementAndGet();
-    try {
-      byte[] json;
-      String name;
-      String resource = TOKENIZER_RESOURCES.get(id);
-      if (resource != null) {
-        try (InputStream in = ExecutorModels.class.getResourceAsStream(resource)) {
-          if (in == null) {
-            throw new ModelLoadException("Tokenizer of model '" + id + "' not found on the classpath ("
-                + resource + "); is the model's jar among the application jars?");
-          }
-          json = in.readAllBytes();
-        }
-        name = id + ":" + resource;
-      } else {
-        Path p = Path.of(id);
-        Path file = Files.isDirectory(p) ? p.resolve("tokenizer.json") : p;
-        if (!Files.isRegularFile(file)) {
-          throw new ModelLoadException("Unknown model '" + id + "': not a built-in id "
-              + TOKENIZER_RESOURCES.keySet() + " and no tokenizer.json at " + file);
-        }
-        json = Files.readAllBytes(file);
-        name = file.toString();
-      }
-      HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(new java.io.ByteArrayInputStream(json),
-          Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true"));
-      int vocab = vocabSize(new ObjectMapper().readTree(json));
-      String tokenizerName = name;
-      TextTokenizer t = new TextTokenizer() {
-        @Override
-        public int[] encode(String text) {
-          long[] ids = hf.encode(text).getIds();
-          int[] out = new int[ids.length];
-          for (int i = 0; i < ids.length; i++) {
-            out[i] = Math.toIntExact(ids[i]);
-          }
-          return out;
-        }
-
-        @Override
-        public String name() {
-          return tokenizerName;
-        }
-      };
-      return new Tokenizer(t, vocab);
-    } catch (IOException e) {
-      throw new ModelLoadException("Cannot load the tokenizer of model '" + id + "': " + e.getMessage(), e);
-    }
-  }
-
-  private static int vocabSize(JsonNode tokenizerJson) {
-    int max = -1;
-    JsonNode vocab = tokenizerJson.path("model").path("vocab");
-    if (vocab.isObject()) {
-      for (Iterator<JsonNode> it = vocab.elements(); it.hasNext(); ) {
-        max = Math.max(max, it.next().asInt());
-      }
-    } else if (vocab.isArray()) {
-      max = vocab.size() - 1;
-    }
-    for (JsonNode added : tokenizerJson.path("added_tokens")) {
-      max = Math.max(max, added.path("id").asInt());
-    }
-    if (max < 0) {
-      throw new ModelLoadException("tokenizer.json has no model.vocab");
-    }
-    return max + 1;
   }
 }

@@ -28,10 +28,6 @@ import java.util.jar.JarOutputStream;
  * what Spark lacks. Every process started here is stopped by PID in {@link #close()}.
  */
 public final class StandaloneCluster implements AutoCloseable {
-  /** Libraries both Spark and the application use; they belong to SPARK_HOME, not to --jars. */
-  static final List<String> SHARED_WITH_SPARK = List.of(
-      "/org/slf4j/", "/com/fasterxml/jackson/core/", "/commons-codec/", "/org/apache/commons/");
-
   private final Path dir;
   private final Path sparkHome;
   private final List<Process> processes = new ArrayList<>();
@@ -44,7 +40,7 @@ public final class StandaloneCluster implements AutoCloseable {
   public StandaloneCluster(Path dir, int workers, int coresPerWorker) throws IOException, InterruptedException {
     this.dir = dir;
     Path module = Path.of("").toAbsolutePath();
-    List<String> sparkCp = readClasspath(module.resolve("target/classpath/spark.txt"));
+    List<String> sparkCp = readClasspath(module.resolve("spark-classpath/target/spark.txt"));
     List<String> appCp = readClasspath(module.resolve("target/classpath/app.txt"));
     Set<String> testCp = new LinkedHashSet<>(Arrays.asList(
         System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
@@ -53,30 +49,27 @@ public final class StandaloneCluster implements AutoCloseable {
     Path jars = Files.createDirectories(sparkHome.resolve("jars"));
     Files.createDirectories(sparkHome.resolve("conf"));
     Files.copy(module.resolve("../conf/log4j2.properties"), sparkHome.resolve("conf/log4j2.properties"));
-    Set<String> home = new LinkedHashSet<>();
-    for (String e : sparkCp) {
-      home.add(e);
-    }
-    for (String e : appCp) {
-      if (e.endsWith(".jar") && SHARED_WITH_SPARK.stream().anyMatch(e::contains)) {
-        home.add(e);
-      }
-    }
+    Set<String> home = new LinkedHashSet<>(sparkCp);
+    Set<Path> sparkArtifacts = new java.util.HashSet<>();
     for (String e : home) {
-      if (!testCp.contains(e)) {
-        throw new IllegalStateException("Spark jar " + e + " is not on the test classpath");
-      }
       Path p = Path.of(e);
+      sparkArtifacts.add(p.getParent().getParent());
+      if (!Files.isRegularFile(p)) {
+        throw new IllegalStateException("Spark jar " + e + " is missing");
+      }
       Path link = jars.resolve(p.getFileName());
       if (!Files.exists(link)) {
         Files.createSymbolicLink(link, p);
       }
     }
     for (String e : appCp) {
-      if (home.contains(e)) {
+      Path p = Path.of(e);
+      if (!Files.isDirectory(p) && sparkArtifacts.contains(p.getParent().getParent())) {
         continue;
       }
-      Path p = Path.of(e);
+      if (!testCp.contains(e)) {
+        throw new IllegalStateException("Application jar " + e + " is not on the test classpath");
+      }
       shipJars.add(Files.isDirectory(p) ? jarOf(p, dir.resolve("ship").resolve(p.getParent().getParent()
           .getFileName() + ".jar")) : p);
     }

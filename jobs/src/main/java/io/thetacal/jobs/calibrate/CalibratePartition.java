@@ -1,0 +1,69 @@
+package io.thetacal.jobs.calibrate;
+
+import io.thetacal.attention.AttentionMode;
+import io.thetacal.calibration.CalibrationConfig;
+import io.thetacal.calibration.CalibrationGeometry;
+import io.thetacal.calibration.CalibrationState;
+import io.thetacal.jobs.spark.ExecutorModels;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.TransformerModel;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.util.LongAccumulator;
+import scala.Tuple2;
+
+/**
+ * Executor side of calibration: runs the partition's batches through the model (loaded once per
+ * executor JVM by {@link ExecutorModels}), with one {@link CalibrationState} capturing every attention
+ * row, and emits the state's bytes. Batches arrive whole and fixed (batch number → (global sequence
+ * index, token ids)): a forward pass's floating-point results may depend on what else is in its batch,
+ * so batches must not depend on the partitioning for the thresholds to be bitwise reproducible. Empty
+ * partitions emit nothing.
+ */
+final class CalibratePartition
+    implements FlatMapFunction<Iterator<Tuple2<Long, Iterable<Tuple2<Long, int[]>>>>, byte[]> {
+  private static final long serialVersionUID = 1L;
+
+  private final String modelId;
+  private final CalibrationGeometry geometry;
+  private final CalibrationConfig config;
+  private final LongAccumulator sequencesDone;
+  private final LongAccumulator tokensDone;
+
+  CalibratePartition(String modelId, CalibrationGeometry geometry, CalibrationConfig config,
+      LongAccumulator sequencesDone, LongAccumulator tokensDone) {
+    this.modelId = modelId;
+    this.geometry = geometry;
+    this.config = config;
+    this.sequencesDone = sequencesDone;
+    this.tokensDone = tokensDone;
+  }
+
+  @Override
+  public Iterator<byte[]> call(Iterator<Tuple2<Long, Iterable<Tuple2<Long, int[]>>>> batches) {
+    if (!batches.hasNext()) {
+      return Collections.emptyIterator();
+    }
+    TransformerModel model = ExecutorModels.model(modelId);
+    CalibrationState state = new CalibrationState(geometry, config);
+    while (batches.hasNext()) {
+      List<Tuple2<Long, int[]>> members = new ArrayList<>();
+      batches.next()._2().forEach(members::add);
+      members.sort(Comparator.comparingLong(Tuple2::_1));
+      List<int[]> batch = new ArrayList<>(members.size());
+      long tokens = 0;
+      for (Tuple2<Long, int[]> m : members) {
+        batch.add(m._2());
+        tokens += m._2().length;
+      }
+      model.forward(new ForwardRequest(batch, AttentionMode.dense(), state, false, false));
+      sequencesDone.add(batch.size());
+      tokensDone.add(tokens);
+    }
+    return List.of(state.serialize()).iterator();
+  }
+}

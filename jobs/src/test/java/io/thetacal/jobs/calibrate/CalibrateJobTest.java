@@ -1,0 +1,123 @@
+package io.thetacal.jobs.calibrate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.thetacal.attention.Placement;
+import io.thetacal.calibration.CalibrationConfig;
+import io.thetacal.calibration.CalibrationGeometry;
+import io.thetacal.calibration.CalibrationState;
+import io.thetacal.calibration.ReferenceCalibrator;
+import io.thetacal.calibration.ThresholdTable;
+import io.thetacal.io.StateFiles;
+import io.thetacal.io.ThresholdManifest;
+import io.thetacal.io.VersionedDirectory;
+import io.thetacal.jobs.SharedSpark;
+import io.thetacal.jobs.ThetacalJobs;
+import io.thetacal.jobs.config.ConfigLoader;
+import io.thetacal.jobs.config.ThetacalConfig;
+import io.thetacal.jobs.spark.ExecutorModels;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.TransformerModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CalibrateJobTest {
+  @TempDir
+  static Path tmp;
+
+  private static SparkSession spark;
+  private static String root;
+
+  private static final String CONF = """
+      model: {max_sequence_length: 48, batch_size: 8}
+      corpora:
+        - {name: ep-en, source: {type: europarl, language: en, max_docs: 12}}
+      calibration: {datasets: [ep-en], k_grid: [4, 8, 16], holdout_sequences: 8}
+      """;
+
+  static ThetacalConfig config(String... sets) {
+    return ConfigLoader.fromYaml(CONF, "test", List.of(sets));
+  }
+
+  @BeforeAll
+  static void ingest() {
+    spark = SharedSpark.get();
+    root = tmp.resolve("out").toString();
+    ThetacalJobs.get(spark).ingest().config(config()).outputRoot(root).execute();
+  }
+
+  @Test
+  void thresholdsAreBitwiseIdenticalForAnyPartitioningAndMatchTheBruteForceReference() throws Exception {
+    CalibrateResult one = ThetacalJobs.get(spark).calibrate().config(config("spark.partitions=1"))
+        .outputRoot(root).version("p1").execute();
+    CalibrateResult five = ThetacalJobs.get(spark).calibrate().config(config("spark.partitions=5"))
+        .outputRoot(root).version("p5").execute();
+    assertTrue(one.sequences() > 20, "sequences: " + one.sequences());
+    assertEquals(one.sequences(), five.sequences());
+    for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
+      Path a = Path.of(one.directories().get(p));
+      Path b = Path.of(five.directories().get(p));
+      assertArrayEquals(Files.readAllBytes(a.resolve("state.bin")), Files.readAllBytes(b.resolve("state.bin")));
+      assertEquals(rows(a.resolve("thresholds.parquet")), rows(b.resolve("thresholds.parquet")));
+      assertTrue(Files.exists(a.resolve(VersionedDirectory.SUCCESS)));
+      ThresholdManifest m = ThresholdManifest.read(a.resolve("thresholds.json"));
+      assertEquals(one.sequences(), m.counts().other().get("sequences"));
+      assertEquals(p, m.placement());
+      assertTrue(m.provenance().corpusFingerprints().containsKey("ep-en"));
+    }
+
+    // Brute force: every row of the same sequences materialised on the driver.
+    TransformerModel model = ExecutorModels.model("all-minilm-l6-v2");
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration());
+    CalibrationGeometry geometry = CalibrationGeometry.of(model.info());
+    ReferenceCalibrator reference = new ReferenceCalibrator(geometry, cc);
+    // The same fixed batches as the job: (length, seeded hash) order cut every batch_size sequences.
+    List<Row> ordered = spark.read().parquet(root + "/corpora").filter("split = 'calibration'")
+        .selectExpr("input_ids", "n_tokens", "sha2(concat_ws('#', " + config().ingest().seed()
+            + ", dataset, doc_id, seq_id), 256) as order_key")
+        .orderBy("n_tokens", "order_key").collectAsList();
+    int batchSize = config().model().batchSize();
+    for (int i = 0; i < ordered.size(); i += batchSize) {
+      List<int[]> batch = new ArrayList<>();
+      for (Row r : ordered.subList(i, Math.min(ordered.size(), i + batchSize))) {
+        batch.add(r.getList(0).stream().mapToInt(x -> (Integer) x).toArray());
+      }
+      model.forward(new ForwardRequest(batch, io.thetacal.attention.AttentionMode.dense(), reference, false,
+          false));
+    }
+    CalibrationState state = StateFiles.read(Path.of(one.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin"));
+    for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
+      assertEquals(reference.toTable(p), ThresholdTable.from(state, p, cc.estimatorInstance()), p.toString());
+    }
+  }
+
+  @Test
+  void holdoutCheckIsRecorded() {
+    CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config()).outputRoot(root).version("h")
+        .execute();
+    var check = r.holdout().get(Placement.PRE_SOFTMAX);
+    assertTrue(check != null && !check.entries().isEmpty());
+    assertTrue(r.stateBytes() > 0 && r.rowsObserved() > 0);
+  }
+
+  @Test
+  void missingDatasetNamesTheIngestStep() {
+    CalibrateException e = assertThrows(CalibrateException.class, () -> ThetacalJobs.get(spark).calibrate()
+        .config(config()).outputRoot(tmp.resolve("empty").toString()).version("x").execute());
+    assertTrue(e.getMessage().contains("run 'thetacal ingest' first"), e.getMessage());
+  }
+
+  private static List<String> rows(Path parquet) {
+    return spark.read().parquet(parquet.toString()).collectAsList().stream().map(Row::toString).sorted().toList();
+  }
+}
