@@ -2,6 +2,7 @@ package io.thetacal.jobs;
 
 import io.thetacal.jobs.calibrate.CalibrateJob;
 import io.thetacal.jobs.ingest.IngestJob;
+import io.thetacal.jobs.inspect.InspectJob;
 import org.apache.spark.sql.SparkSession;
 
 /** The one entry point to thetacal's Spark jobs: each returns a fluent job whose execute() yields a result. */
@@ -24,5 +25,10 @@ public final class ThetacalJobs {
   /** Calibration datasets to Top-θ thresholds. */
   public CalibrateJob calibrate() {
     return new CalibrateJob(spark);
+  }
+
+  /** One input through a model, attention scores and probabilities as Parquet. */
+  public InspectJob inspect() {
+    return new InspectJob(spark);
   }
 }

@@ -259,8 +259,10 @@ public final class CalibrateJob {
             try {
               return dir.publish(publishVersion, staging -> {
                 ThresholdArtifacts.write(staging, table, state, manifest);
-                writeSingleParquet(thresholdRows(table), THRESHOLD_SCHEMA, staging, "thresholds.parquet");
-                writeSingleParquet(histogramRows(state), HISTOGRAM_SCHEMA, staging, "histograms.parquet");
+                JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
+                    staging.resolve("thresholds.parquet"));
+                JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
+                    staging.resolve("histograms.parquet"));
               });
             } catch (IOException e) {
               throw new UncheckedIOException("Cannot publish thresholds under " + dir.root(), e);
@@ -377,21 +379,6 @@ public final class CalibrateJob {
       }
     }
     return rows;
-  }
-
-  /** Writes rows as ONE Parquet file {@code dir/name} (so the version marker can hash it). */
-  private void writeSingleParquet(List<Row> rows, StructType schema, Path dir, String name) throws IOException {
-    Path tmp = dir.resolve("." + name + ".tmp");
-    spark.createDataFrame(rows, schema).coalesce(1).write().mode("overwrite").parquet(tmp.toUri().toString());
-    try (Stream<Path> files = Files.list(tmp)) {
-      Path part = files.filter(f -> f.getFileName().toString().startsWith("part-")
-          && f.getFileName().toString().endsWith(".parquet")).findFirst()
-          .orElseThrow(() -> new IOException("Spark wrote no Parquet part file under " + tmp));
-      Files.move(part, dir.resolve(name));
-    }
-    try (Stream<Path> walk = Files.walk(tmp)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
   }
 
   private static <T extends Throwable> T find(Throwable t, Class<T> type) {

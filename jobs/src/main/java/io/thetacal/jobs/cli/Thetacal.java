@@ -9,6 +9,7 @@ import io.thetacal.jobs.calibrate.CalibrateResult;
 import io.thetacal.jobs.ingest.DatasetIngestResult;
 import io.thetacal.jobs.ingest.IngestException;
 import io.thetacal.jobs.ingest.IngestResult;
+import io.thetacal.jobs.inspect.InspectResult;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,6 +80,7 @@ public final class Thetacal {
       return switch (command) {
         case "ingest" -> ingest(spark, config, o, out);
         case "calibrate" -> calibrate(spark, config, o, out);
+        case "inspect" -> inspect(spark, config, o, out);
         default -> {
           err.println("thetacal " + command + ": not available in this build yet");
           yield 1;
@@ -112,6 +114,42 @@ public final class Thetacal {
     out.printf(Locale.ROOT, "wrote %s (rejected rows: %s) in %.1f s%n", r.corporaPath(), r.rejectedPath(),
         r.elapsed().toMillis() / 1000.0);
     return 0;
+  }
+
+  private static int inspect(SparkSession spark, ThetacalConfig config, Options o, PrintStream out) {
+    var job = ThetacalJobs.get(spark).inspect().model(o.model != null ? o.model : config.model().id());
+    if (o.text != null) {
+      job.text(o.text);
+    }
+    if (o.tokens != null) {
+      job.tokens(parseTokens(o.tokens));
+    }
+    if (o.out != null) {
+      job.output(Path.of(o.out));
+    }
+    if (o.logitsOut != null) {
+      job.logitsOutput(Path.of(o.logitsOut));
+    }
+    InspectResult r = job.execute();
+    out.printf(Locale.ROOT, "%s: %d tokens, %d layers x %d heads -> %d rows in %s%n", r.modelId(),
+        r.tokens().length, r.layers(), r.heads(), r.rows(), r.output());
+    r.logitsOutput().ifPresent(f -> out.printf(Locale.ROOT, "logits [%d x %d] float32 LE -> %s%n",
+        r.tokens().length, r.vocabSize(), f));
+    return 0;
+  }
+
+  static int[] parseTokens(String s) {
+    String[] parts = s.split(",");
+    int[] ids = new int[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        ids[i] = Integer.parseInt(parts[i].trim());
+      } catch (NumberFormatException e) {
+        throw new ConfigException("'--tokens[" + i + "]' is set to '" + parts[i].trim()
+            + "' but must be an integer token id");
+      }
+    }
+    return ids;
   }
 
   private static int calibrate(SparkSession spark, ThetacalConfig config, Options o, PrintStream out) {

@@ -76,6 +76,25 @@ public final class JobSupport {
     }
   }
 
+  /**
+   * Writes rows as ONE local Parquet file {@code file} (replaced if present), through Spark: Spark
+   * writes a directory of parts, whose single part file is moved into place.
+   */
+  public static void writeSingleParquet(SparkSession spark, java.util.List<org.apache.spark.sql.Row> rows,
+      org.apache.spark.sql.types.StructType schema, java.nio.file.Path file) throws IOException {
+    java.nio.file.Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+    spark.createDataFrame(rows, schema).coalesce(1).write().mode("overwrite").parquet(tmp.toUri().toString());
+    try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(tmp)) {
+      java.nio.file.Path part = files.filter(f -> f.getFileName().toString().startsWith("part-")
+              && f.getFileName().toString().endsWith(".parquet")).findFirst()
+          .orElseThrow(() -> new IOException("Spark wrote no Parquet part file under " + tmp));
+      java.nio.file.Files.move(part, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(tmp)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
   public static boolean exists(FileSystem fs, String path) {
     try {
       return fs.exists(new Path(path));

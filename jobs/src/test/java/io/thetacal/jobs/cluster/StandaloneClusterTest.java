@@ -1,9 +1,12 @@
 package io.thetacal.jobs.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.thetacal.attention.Placement;
 import io.thetacal.jobs.SharedSpark;
+import io.thetacal.jobs.calibrate.CalibrateResult;
 import io.thetacal.jobs.ThetacalJobs;
 import io.thetacal.jobs.config.ConfigLoader;
 import io.thetacal.jobs.ingest.IngestResult;
@@ -35,7 +38,7 @@ class StandaloneClusterTest {
       corpora:
         - {name: ep-en, source: {type: europarl, language: en, max_docs: 60}}
         - {name: code, source: {type: java_sources, artifact: "org.apache.commons:commons-lang3:3.20.0", max_docs: 4}}
-      calibration: {datasets: [ep-en]}
+      calibration: {datasets: [ep-en], k_grid: [4, 8, 16, 32], holdout_sequences: 0}
       ingest: {max_rejected_fraction: 1.0}
       spark: {partitions: 4}
       """;
@@ -53,7 +56,7 @@ class StandaloneClusterTest {
   }
 
   @Test
-  void ingestOnTheClusterEqualsLocalModeBitForBit() throws Exception {
+  void ingestAndCalibrateOnTheClusterEqualLocalModeBitForBit() throws Exception {
     Path conf = tmp.resolve("ingest.yaml");
     Files.writeString(conf, CONF);
     Path clusterOut = tmp.resolve("out-cluster");
@@ -75,6 +78,25 @@ class StandaloneClusterTest {
     assertTrue(fromLocal.size() > 60, "sequences: " + fromLocal.size());
     assertEquals(fromLocal, fromCluster);
     assertEquals(rows(spark, local.rejectedPath()), rows(spark, clusterOut.resolve("rejected/ingest").toString()));
+
+    // calibrate on the cluster's ingest output, and locally on local mode's: bitwise equal thresholds.
+    Path calLog = tmp.resolve("submit-calibrate.log");
+    code = cluster.submit("io.thetacal.jobs.cli.Thetacal", List.of(),
+        List.of("calibrate", "--conf", conf.toString(), "--out", clusterOut.toString(), "--version", "c1"),
+        calLog, Duration.ofMinutes(8));
+    assertEquals(0, code, () -> "spark-submit calibrate failed:\n" + tail(calLog));
+    CalibrateResult localCal = ThetacalJobs.get(spark).calibrate()
+        .config(ConfigLoader.fromYaml(CONF, conf.toString(), List.of("spark.partitions=1")))
+        .outputRoot(tmp.resolve("out-local").toString()).version("l1").execute();
+    for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
+      Path l = Path.of(localCal.directories().get(p));
+      Path c = clusterOut.resolve("thresholds").resolve(p.name().toLowerCase(java.util.Locale.ROOT)).resolve("c1");
+      assertTrue(Files.exists(c.resolve("_SUCCESS")), c.toString());
+      assertArrayEquals(Files.readAllBytes(l.resolve("state.bin")), Files.readAllBytes(c.resolve("state.bin")),
+          p + " state differs between the cluster and local mode");
+      assertEquals(rows(spark, l.resolve("thresholds.parquet").toString()),
+          rows(spark, c.resolve("thresholds.parquet").toString()));
+    }
   }
 
   private static List<String> rows(SparkSession spark, String path) {
