@@ -26,7 +26,8 @@ import java.util.zip.CRC32;
  * instead of wrapping. {@link #update} is an {@link AttentionObserver}: pass the state to an
  * {@code AttentionKernel}. Not thread-safe: one state per task, merged afterwards.
  */
-public final class CalibrationState implements AttentionObserver {
+public final class CalibrationState implements AttentionObserver, java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   /** "TCST". */
   public static final int MAGIC = 0x54435354;
   public static final int FORMAT_VERSION = 1;
@@ -49,9 +50,9 @@ public final class CalibrationState implements AttentionObserver {
   private final long[] hist;
   private long rowsObserved;
   private long elementsObserved;
-  private float[] scratch = new float[0];
+  private transient float[] scratch = new float[0];
   private static final int SAMPLE = 256;
-  private final float[] sample = new float[SAMPLE];
+  private final transient float[] sample = new float[SAMPLE];
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
     this.geometry = geometry;
@@ -442,6 +443,21 @@ public final class CalibrationState implements AttentionObserver {
     } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
       throw new IllegalArgumentException("corrupt calibration state (format version " + version
           + "): " + e.getMessage(), e);
+    }
+  }
+
+  /** Java serialization (Spark closures, broadcasts) goes through {@link #serialize()}. */
+  private Object writeReplace() {
+    return new SerializedForm(serialize());
+  }
+
+  private void readObject(java.io.ObjectInputStream in) throws java.io.InvalidObjectException {
+    throw new java.io.InvalidObjectException("a CalibrationState is read through its serialized form");
+  }
+
+  private record SerializedForm(byte[] bytes) implements java.io.Serializable {
+    private Object readResolve() {
+      return deserialize(bytes);
     }
   }
 

@@ -97,6 +97,22 @@ class MergeAlgebraTest {
   }
 
   @Test
+  void javaSerializationGoesThroughTheBinaryForm() throws Exception {
+    CalibrationState s = of(ROWS.subList(0, 50));
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(s);
+    }
+    try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      CalibrationState back = (CalibrationState) in.readObject();
+      assertEquals(s, back);
+      back.merge(of(ROWS.subList(50, ROWS.size())));
+      assertArrayEquals(of(ROWS).serialize(), back.serialize());
+    }
+  }
+
+  @Test
   void statesOfDifferentSettingsDoNotMerge() {
     CalibrationState a = new CalibrationState(G, C);
     CalibrationState b = new CalibrationState(G, C.withKGrid(List.of(2, 16)));
