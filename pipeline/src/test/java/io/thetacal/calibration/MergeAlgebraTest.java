@@ -113,6 +113,23 @@ class MergeAlgebraTest {
   }
 
   @Test
+  void mergingSerializedBytesEqualsMergingTheDeserializedState() {
+    CalibrationState a = of(ROWS.subList(0, 200));
+    CalibrationState b = of(ROWS.subList(200, ROWS.size()));
+    byte[] viaState = copy(a).merge(copy(b)).serialize();
+    assertArrayEquals(viaState, copy(a).mergeSerialized(b.serialize()).serialize());
+    assertArrayEquals(of(ROWS).serialize(), viaState);
+    byte[] corrupt = b.serialize();
+    corrupt[corrupt.length / 3] ^= 1;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> copy(a).mergeSerialized(corrupt));
+    assertTrue(e.getMessage().contains("CRC-32"), e.getMessage());
+    IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+        () -> new CalibrationState(G, C.withKGrid(List.of(2))).mergeSerialized(b.serialize()));
+    assertTrue(other.getMessage().contains("cannot merge"), other.getMessage());
+  }
+
+  @Test
   void statesOfDifferentSettingsDoNotMerge() {
     CalibrationState a = new CalibrationState(G, C);
     CalibrationState b = new CalibrationState(G, C.withKGrid(List.of(2, 16)));
