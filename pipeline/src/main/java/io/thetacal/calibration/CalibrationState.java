@@ -481,7 +481,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       buf.getInt();
       buf.getInt();
       return new Header(geometry, config, rows, elements, buf.position());
-    } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+    } catch (java.nio.BufferUnderflowException | IllegalArgumentException | ArithmeticException e) {
       throw new IllegalArgumentException("corrupt calibration state (format version " + version
           + "): " + e.getMessage(), e);
     }
