@@ -322,6 +322,26 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         Arrays.copyOfRange(hist, base, base + bins + 2));
   }
 
+  /** Every non-empty histogram, in (layer, head, bucket) order; empty when histograms are off. */
+  public List<HistogramCell> histograms() {
+    List<HistogramCell> out = new ArrayList<>();
+    if (bins == 0) {
+      return out;
+    }
+    for (int l = 0; l < geometry.numLayers(); l++) {
+      for (int h = 0; h < geometry.numHeads(); h++) {
+        for (int b = 0; b < numBuckets; b++) {
+          long rows = histRows[(l * geometry.numHeads() + h) * numBuckets + b];
+          if (rows > 0) {
+            out.add(new HistogramCell(l, h, b, index.lowerBound(b), index.upperBound(b), rows,
+                histogram(l, h, b)));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   private void requireHistograms() {
     if (bins == 0) {
       throw new IllegalStateException("'histogramBins' is 0, so this state keeps no histograms");

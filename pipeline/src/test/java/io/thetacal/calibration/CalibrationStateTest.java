@@ -101,6 +101,10 @@ class CalibrationStateTest {
     assertEquals(81, s.elementsObserved());
     assertEquals(1, s.histogramRows(0, 0, idx.bucketOf(16)));
     assertEquals(33, s.histogram(0, 0, idx.bucketOf(33)).total());
+    List<HistogramCell> cells = s.histograms();
+    assertEquals(3, cells.size());
+    assertEquals(List.of(16, 32, 33), cells.stream().map(HistogramCell::nLo).toList());
+    assertEquals(16 + 32 + 33, cells.stream().mapToLong(x -> x.histogram().total()).sum());
   }
 
   @Test
