@@ -33,6 +33,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   public static final int FORMAT_VERSION = 1;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
+  /** Scores sampled from a long row to choose its pre-filter cut. */
+  private static final int SAMPLE = 256;
 
   private final CalibrationGeometry geometry;
   private final CalibrationConfig config;
@@ -51,12 +53,11 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private long rowsObserved;
   private long elementsObserved;
   private transient float[] scratch = new float[0];
-  private static final int SAMPLE = 256;
   private final transient float[] sample = new float[SAMPLE];
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
-    this.geometry = geometry;
-    this.config = config;
+    this.geometry = java.util.Objects.requireNonNull(geometry, "geometry");
+    this.config = java.util.Objects.requireNonNull(config, "config");
     long size = sizeBytesFor(geometry, config);
     if (size > MAX_STATE_BYTES) {
       throw new IllegalArgumentException("a calibration state for " + geometry + " with this config "
