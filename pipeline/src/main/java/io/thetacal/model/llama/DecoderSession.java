@@ -135,14 +135,16 @@ public final class DecoderSession {
       Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 0, 1f, x, 0, d);
       rmsNorm(x, lw.ffnNorm(), xn, t, d, c.rmsNormEps());
       Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0, 0f, gu, 0, 2 * ffn);
-      for (int i = 0; i < t; i++) {
-        int g0 = i * 2 * ffn;
-        int a0 = i * ffn;
-        for (int j = 0; j < ffn; j++) {
-          float g = gu[g0 + j];
-          act[a0 + j] = g / (1f + (float) Math.exp(-g)) * gu[g0 + ffn + j];
+      Parallel.blocks(t, 16L * ffn, (from, to) -> {
+        for (int i = from; i < to; i++) {
+          int g0 = i * 2 * ffn;
+          int a0 = i * ffn;
+          for (int j = 0; j < ffn; j++) {
+            float g = gu[g0 + j];
+            act[a0 + j] = g / (1f + (float) Math.exp(-g)) * gu[g0 + ffn + j];
+          }
         }
-      }
+      });
       Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 0, 1f, x, 0, d);
     }
     position += t;
