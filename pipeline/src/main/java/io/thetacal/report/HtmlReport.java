@@ -30,6 +30,8 @@ public final class HtmlReport {
   public static final String HTML_FILE = "report.html";
   public static final String JSON_FILE = "report.json";
 
+  private static final int LEGEND_X = 780;
+
   private static final ObjectMapper JSON = JsonMapper.builder()
       .enable(SerializationFeature.INDENT_OUTPUT)
       .build();
@@ -217,10 +219,11 @@ public final class HtmlReport {
         }
       }
     }
-    int width = 1000;
+    int width = LEGEND_X + 460;
     int height = 380;
+    double pad = yMax > yMin ? 0.05 * (yMax - yMin) : 0;
     Svg.Scale x = Svg.Scale.of(xMin, xMax, 70, 760);
-    Svg.Scale y = Svg.Scale.of(yMin, yMax, height - 60, 20);
+    Svg.Scale y = Svg.Scale.of(yMin - pad, yMax + pad, height - 60, 20);
     Svg svg = new Svg("threshold-curves", title, width, height);
     svg.axes(x, y, "row length n (visible keys)", "θ", 6, "%.0f", "%.3g");
     for (int i = 0; i < curves.size(); i++) {
@@ -233,7 +236,7 @@ public final class HtmlReport {
       }
       String color = Svg.PALETTE[i % Svg.PALETTE.length];
       svg.path(xs, ys, color, 2, "series");
-      legend(svg, 780, 30 + i * 20, color, c.label() + " " + shortPlacement(c.placement()), false);
+      legend(svg, LEGEND_X, 30 + i * 20, color, c.label() + " " + shortPlacement(c.placement()), false);
     }
     return svg.end();
   }
@@ -296,8 +299,8 @@ public final class HtmlReport {
         .orElse(1));
     double xMax = Math.min(1, 1.1 * all.stream().mapToDouble(ReportCell::attentionFraction).max()
         .orElse(1));
-    int width = 1000;
-    int height = 400;
+    int width = LEGEND_X + 460;
+    int height = Math.max(400, 60 + 20 * series.size());
     Svg.Scale x = Svg.Scale.of(0, xMax, 70, 700);
     Svg.Scale y = Svg.Scale.of(yMin, yMax * 1.05, height - 60, 20);
     Svg svg = new Svg("quality-sparsity", title, width, height);
@@ -329,7 +332,7 @@ public final class HtmlReport {
         }
         svg.text(px + 6, py - 6, "k=" + c.k(), "start", 9, "fill=\"#555\"");
       }
-      legend(svg, 720, 30 + i * 20, color, e.getKey(), topK);
+      legend(svg, LEGEND_X, 30 + i * 20, color, e.getKey(), topK);
       i++;
     }
     return svg.end();
@@ -414,7 +417,8 @@ public final class HtmlReport {
     svg.raw("<line x1=\"" + left + "\" x2=\"" + right + "\" y1=\"" + Svg.f(y.map(gate)) + "\" y2=\""
         + Svg.f(y.map(gate)) + "\" stroke=\"#d62728\" stroke-dasharray=\"6 4\" class=\"gate\"/>\n");
     for (int pi = 0; pi < places.size(); pi++) {
-      legend(svg, 780, 30 + pi * 20, Svg.PALETTE[pi % Svg.PALETTE.length], places.get(pi).name(), true);
+      legend(svg, LEGEND_X, 30 + pi * 20, Svg.PALETTE[pi % Svg.PALETTE.length], places.get(pi).name(),
+          true);
     }
     return svg.end();
   }
