@@ -441,7 +441,8 @@ public final class HtmlReport {
 
   private static String cellTable(ReportData d) {
     StringBuilder t = new StringBuilder("<table class=\"data\" id=\"gates-table\"><thead><tr>"
-        + "<th>cell</th><th>kept/k mean [p5, p95]</th><th>attention kept</th><th>V rows</th>"
+        + "<th>cell</th><th>kept/k mean [p5, p95]</th><th>kept/k per layer</th><th>attention kept</th>"
+        + "<th>V rows</th>"
         + "<th>output rel. error</th><th>quality loss</th><th>verdict</th><th>reason</th></tr>"
         + "</thead><tbody>\n");
     for (ReportCell c : d.cells()) {
@@ -449,8 +450,10 @@ public final class HtmlReport {
       t.append("<tr class=\"").append(pass ? "pass" : "fail").append("\"><td>")
           .append(Html.escape(c.label())).append("</td><td>").append(fmt(c.kept().mean(), "%.3f"))
           .append(" [").append(fmt(c.kept().p5(), "%.2f")).append(", ")
-          .append(fmt(c.kept().p95(), "%.2f")).append("]</td><td>")
-          .append(fmt(c.attentionFraction(), "%.3f")).append("</td><td>")
+          .append(fmt(c.kept().p95(), "%.2f")).append("]</td><td class=\"layers\">")
+          .append(c.kept().perLayerMean().stream().map(v -> fmt(v, "%.2f"))
+              .collect(Collectors.joining(" ")))
+          .append("</td><td>").append(fmt(c.attentionFraction(), "%.3f")).append("</td><td>")
           .append(fmt(c.vRowFraction(), "%.3f")).append("</td><td>")
           .append(fmt(c.outputRelError(), "%.4f")).append("</td><td>")
           .append(fmt(100 * c.quality().loss(), "%.3f")).append("%</td><td class=\"v\">")
@@ -507,7 +510,8 @@ public final class HtmlReport {
       svg text{font-family:inherit}
       table{border-collapse:collapse;font-size:12px;margin:10px 0}
       th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-      thead th{background:#f3f3f3}
+      thead th{background:#f3f3f3}td.layers{font-family:ui-monospace,"DejaVu Sans Mono",monospace;
+        font-size:11px;max-width:220px}
       tr.pass td.v{color:#1b5e20;font-weight:700}tr.fail td.v{color:#b71c1c;font-weight:700}
       table.kv th{background:#f7f7f7;font-weight:600}caption{text-align:left;font-weight:600;padding:4px 0}
       """;
