@@ -80,6 +80,11 @@ public final class HtmlReport {
         .append(String.format(Locale.ROOT, " (|mean kept/k − 1| ≤ %.2f; quality loss ≤ %.2f%%)",
             s.gates().maxKeptDeviation(), 100 * s.gates().maxQualityLoss()))
         .append("</p>\n");
+    if (s.failed() > 0) {
+      h.append("<p class=\"note\">Failures by gate: ").append(Html.escape(s.failuresByGate().entrySet()
+          .stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "))))
+          .append(" (a cell can fail both).</p>\n");
+    }
     String focus = String.format(Locale.ROOT, "k=%d, %s, %s", d.focusK(), d.focusPlacement(),
         d.focusCompensation());
 
