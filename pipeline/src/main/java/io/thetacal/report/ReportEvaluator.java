@@ -182,7 +182,6 @@ public final class ReportEvaluator {
   /** One evaluation dataset's passes and accumulators. */
   private final class DatasetRun {
     private final EvalDataset data;
-    private final List<Config> configs;
     private final ModelInfo info = model.info();
     private final boolean decoder = info.family() == ModelFamily.DECODER;
     private final List<int[]> items;
@@ -195,7 +194,6 @@ public final class ReportEvaluator {
 
     DatasetRun(EvalDataset data, List<Config> configs, List<CalibratedThresholds> thresholds) {
       this.data = data;
-      this.configs = configs;
       items = new ArrayList<>(data.sequences());
       pairs = decoder ? 0 : data.partners().size();
       if (pairs > 0) {
@@ -220,12 +218,10 @@ public final class ReportEvaluator {
         List<int[]> batch = items.subList(start, Math.min(items.size(), start + batchSize));
         ForwardResult dense = forward(new ForwardRequest(batch, AttentionMode.dense(), driftObserver,
             true, decoder));
-        double[] denseNll = new double[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput o = dense.sequences().get(i);
           if (decoder) {
-            denseNll[i] = Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
-            nllDense += denseNll[i];
+            nllDense += Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
           } else {
             densePooled[start + i] = o.pooled().clone();
           }
