@@ -36,6 +36,29 @@ public record HeadHistogram(int layer, int head, double[] edges, long[] counts) 
     return new HeadHistogram(layer, head, edges, new long[Math.max(0, edges.length - 1)]);
   }
 
+  /**
+   * From equal-width counts between {@code min} and {@code max} framed by an underflow slot (first) and
+   * an overflow slot (last), the layout calibration histograms use: the two open slots become bins one
+   * bin width wide just outside [min, max], so the drift of mass that left the range is still counted
+   * (as having moved by about one bin).
+   *
+   * @param slots underflow, equal-width bins, overflow
+   */
+  public static HeadHistogram withOpenEnds(int layer, int head, double min, double max, long[] slots) {
+    if (slots.length < 3 || !(min < max)) {
+      throw new IllegalArgumentException("head L" + layer + ".H" + head + ": a histogram with open ends"
+          + " needs min < max and at least one bin between the underflow and overflow slots, got ["
+          + min + ", " + max + ") with " + slots.length + " slots");
+    }
+    int bins = slots.length - 2;
+    double w = (max - min) / bins;
+    double[] edges = new double[slots.length + 1];
+    for (int i = 0; i < edges.length; i++) {
+      edges[i] = i == 1 ? min : i == edges.length - 2 ? max : min + (i - 1) * w;
+    }
+    return new HeadHistogram(layer, head, edges, slots);
+  }
+
   /** The bin a value falls in, clamped to the first and last bin. */
   public static int binOf(double[] edges, double v) {
     int i = Arrays.binarySearch(edges, v);

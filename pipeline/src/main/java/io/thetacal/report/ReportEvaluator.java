@@ -14,8 +14,10 @@ import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TransformerModel;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -70,7 +72,13 @@ public final class ReportEvaluator {
     }
   }
 
-  /** A threshold table and the dataset it was calibrated on; its placement is the table's own. */
+  /**
+   * A threshold table and the dataset it was calibrated on; its placement is the table's own.
+   *
+   * @param scoreHistograms per-head score histograms of the calibration data, for drift; empty for
+   *     none. Tables of one calibration dataset (e.g. both placements) share the data, so drift is
+   *     measured once per calibration dataset, against the first non-empty list given for it.
+   */
   public record CalibratedThresholds(String calibrationDataset, ThresholdLookup table,
       List<HeadHistogram> scoreHistograms) {
     public CalibratedThresholds {
@@ -174,22 +182,18 @@ public final class ReportEvaluator {
   /** One evaluation dataset's passes and accumulators. */
   private final class DatasetRun {
     private final EvalDataset data;
-    private final List<Config> configs;
-    private final List<CalibratedThresholds> thresholds;
     private final ModelInfo info = model.info();
     private final boolean decoder = info.family() == ModelFamily.DECODER;
     private final List<int[]> items;
     private final int pairs;
     private final float[][] densePooled;
     private final List<Acc> accs = new ArrayList<>();
-    private final List<ScoreHistogramObserver> driftObservers = new ArrayList<>();
+    private final Map<String, ScoreHistogramObserver> driftObservers = new LinkedHashMap<>();
     private long passes;
     private double nllDense;
 
     DatasetRun(EvalDataset data, List<Config> configs, List<CalibratedThresholds> thresholds) {
       this.data = data;
-      this.configs = configs;
-      this.thresholds = thresholds;
       items = new ArrayList<>(data.sequences());
       pairs = decoder ? 0 : data.partners().size();
       if (pairs > 0) {
@@ -200,23 +204,24 @@ public final class ReportEvaluator {
         accs.add(new Acc(c));
       }
       for (CalibratedThresholds t : thresholds) {
-        driftObservers.add(new ScoreHistogramObserver(t.scoreHistograms()));
+        if (!t.scoreHistograms().isEmpty()) {
+          driftObservers.putIfAbsent(t.calibrationDataset(),
+              new ScoreHistogramObserver(t.scoreHistograms()));
+        }
       }
     }
 
     void execute() {
-      AttentionObserver driftObserver = thresholds.stream().anyMatch(t -> !t.scoreHistograms().isEmpty())
-          ? new Fanout(driftObservers) : AttentionObserver.NONE;
+      AttentionObserver driftObserver = driftObservers.isEmpty() ? AttentionObserver.NONE
+          : new Fanout(List.copyOf(driftObservers.values()));
       for (int start = 0; start < items.size(); start += batchSize) {
         List<int[]> batch = items.subList(start, Math.min(items.size(), start + batchSize));
         ForwardResult dense = forward(new ForwardRequest(batch, AttentionMode.dense(), driftObserver,
             true, decoder));
-        double[] denseNll = new double[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput o = dense.sequences().get(i);
           if (decoder) {
-            denseNll[i] = Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
-            nllDense += denseNll[i];
+            nllDense += Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
           } else {
             densePooled[start + i] = o.pooled().clone();
           }
@@ -268,9 +273,7 @@ public final class ReportEvaluator {
 
     List<HeadDrift> drift() {
       List<HeadDrift> out = new ArrayList<>();
-      for (int i = 0; i < thresholds.size(); i++) {
-        out.addAll(driftObservers.get(i).drift(thresholds.get(i).calibrationDataset(), data.name()));
-      }
+      driftObservers.forEach((cal, obs) -> out.addAll(obs.drift(cal, data.name())));
       return out;
     }
 

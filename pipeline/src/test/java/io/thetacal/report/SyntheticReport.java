@@ -68,7 +68,6 @@ final class SyntheticReport {
             0.015 * 16.0 / k, new DecoderQuality(4000, 2.5, 2.5 * (1 + loss), 4100, 1 - loss), null));
       }
     }
-    cells = gates.judgeAll(cells);
     List<HeadDrift> drift = new ArrayList<>();
     for (int l = 0; l < 4; l++) {
       for (int h = 0; h < 4; h++) {
@@ -87,7 +86,7 @@ final class SyntheticReport {
     for (String d : DATASETS) {
       inputs.put("dataset " + d, "synthetic");
     }
-    return new ReportData("Cross-dataset robustness <synthetic>", ReportSummary.of(gates, cells, drift, 10),
-        cells, curves, drift, 16, Placement.PRE_SOFTMAX, Compensation.SDC_EXACT_VMC, versions, inputs);
+    return ReportData.assemble("Cross-dataset robustness <synthetic>", gates, cells, drift, 10, curves,
+        16, Placement.PRE_SOFTMAX, Compensation.SDC_EXACT_VMC, versions, inputs);
   }
 }
