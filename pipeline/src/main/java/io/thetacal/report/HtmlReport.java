@@ -476,7 +476,7 @@ public final class HtmlReport {
     return t.append("</tbody></table>\n").toString();
   }
 
-  // ---- helpers ----
+  // ---- drawing and formatting ----
 
   private static void legend(Svg svg, double x, double y, String color, String label, boolean square) {
     if (square) {
