@@ -82,8 +82,8 @@ public final class HtmlReport {
         .append("</p>\n");
     if (s.failed() > 0) {
       h.append("<p class=\"note\">Failures by gate: ").append(Html.escape(s.failuresByGate().entrySet()
-          .stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "))))
-          .append(" (a cell can fail both).</p>\n");
+          .stream().filter(e -> e.getValue() > 0).map(e -> e.getKey() + " " + e.getValue())
+          .collect(Collectors.joining(", ")))).append(" (a cell can fail both).</p>\n");
     }
     String focus = String.format(Locale.ROOT, "k=%d, %s, %s", d.focusK(), d.focusPlacement(),
         d.focusCompensation());
@@ -145,9 +145,9 @@ public final class HtmlReport {
     }
     List<String> cal = distinct(cells, ReportCell::calibrationDataset);
     List<String> eval = distinct(cells, ReportCell::evaluationDataset);
-    int left = 160;
+    int left = Math.max(160, textWidth(cal, 12) + 24);
     int top = 70;
-    int cw = 120;
+    int cw = Math.max(120, textWidth(eval, 12) + 16);
     int ch = 52;
     int width = left + eval.size() * cw + 150;
     int height = Math.max(top + cal.size() * ch + 30, 300);
@@ -253,10 +253,10 @@ public final class HtmlReport {
     if (ranking.isEmpty()) {
       return empty("drift-ranking", title, "No drift was measured (no calibration histograms given).");
     }
-    int left = 260;
+    int left = Math.max(200, textWidth(ranking.stream().map(HeadDrift::label).toList(), 11) + 16);
     int barH = 22;
     int height = 50 + ranking.size() * barH + 40;
-    int width = 1000;
+    int width = left + 740;
     double max = ranking.stream().mapToDouble(HeadDrift::wasserstein1).max().orElse(1);
     Svg.Scale x = Svg.Scale.of(0, max > 0 ? max * 1.1 : 1, left, width - 120);
     Svg svg = new Svg("drift-ranking", title, width, height);
@@ -476,7 +476,7 @@ public final class HtmlReport {
     return t.append("</tbody></table>\n").toString();
   }
 
-  // ---- helpers ----
+  // ---- drawing and formatting ----
 
   private static void legend(Svg svg, double x, double y, String color, String label, boolean square) {
     if (square) {
@@ -485,6 +485,12 @@ public final class HtmlReport {
       svg.line(x, y, x + 16, y, color, 3);
     }
     svg.text(x + 22, y + 4, label, "start", 11, null);
+  }
+
+  /** A generous estimate of the rendered width of the longest label, in pixels. */
+  private static int textWidth(List<String> labels, int fontSize) {
+    int longest = labels.stream().mapToInt(String::length).max().orElse(0);
+    return (int) Math.ceil(longest * fontSize * 0.62);
   }
 
   private static String shortPlacement(Placement p) {

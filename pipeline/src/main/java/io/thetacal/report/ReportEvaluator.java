@@ -13,6 +13,8 @@ import io.thetacal.model.ModelInfo;
 import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TransformerModel;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -23,7 +25,7 @@ import java.util.Set;
 
 /**
  * Runs the forward passes of a robustness report and measures every cell. For each evaluation dataset
- * the sequences are streamed in batches: each batch runs dense once, then once per top-k k and once per
+ * the sequences are streamed in batches of similar length: each batch runs dense once, then once per top-k k and once per
  * Top-θ cell (calibration dataset × k × placement × compensation), and every sparse output is compared
  * with the dense one of the same batch straight away, so that memory holds one batch of outputs plus
  * per-cell accumulators (for encoders with retrieval pairs also one pooled vector per sequence and
@@ -214,8 +216,17 @@ public final class ReportEvaluator {
     void execute() {
       AttentionObserver driftObserver = driftObservers.isEmpty() ? AttentionObserver.NONE
           : new Fanout(List.copyOf(driftObservers.values()));
-      for (int start = 0; start < items.size(); start += batchSize) {
-        List<int[]> batch = items.subList(start, Math.min(items.size(), start + batchSize));
+      // Batches of similar lengths waste less padding; results go back to each item's own index.
+      Integer[] order = new Integer[items.size()];
+      Arrays.setAll(order, i -> i);
+      Arrays.sort(order, Comparator.comparingInt(i -> items.get(i).length));
+      for (int start = 0; start < order.length; start += batchSize) {
+        int[] index = new int[Math.min(order.length, start + batchSize) - start];
+        List<int[]> batch = new ArrayList<>(index.length);
+        for (int i = 0; i < index.length; i++) {
+          index[i] = order[start + i];
+          batch.add(items.get(index[i]));
+        }
         ForwardResult dense = forward(new ForwardRequest(batch, AttentionMode.dense(), driftObserver,
             true, decoder));
         for (int i = 0; i < batch.size(); i++) {
@@ -223,14 +234,14 @@ public final class ReportEvaluator {
           if (decoder) {
             nllDense += Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
           } else {
-            densePooled[start + i] = o.pooled().clone();
+            densePooled[index[i]] = o.pooled().clone();
           }
         }
         for (Acc acc : accs) {
           KeptCountObserver kept = new KeptCountObserver(acc.config.mode(), acc.kept);
           ForwardResult sparse = forward(new ForwardRequest(batch, acc.config.mode(), kept, true,
               decoder));
-          acc.add(start, batch, dense, sparse);
+          acc.add(index, batch, dense, sparse);
         }
       }
     }
@@ -295,7 +306,7 @@ public final class ReportEvaluator {
         pooled = pairs >= 2 ? new float[items.size()][] : null;
       }
 
-      void add(int start, List<int[]> batch, ForwardResult dense, ForwardResult sparse) {
+      void add(int[] index, List<int[]> batch, ForwardResult dense, ForwardResult sparse) {
         stats.merge(sparse.stats());
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput d = dense.sequences().get(i);
@@ -309,7 +320,7 @@ public final class ReportEvaluator {
           } else {
             cosineSum += Metrics.cosine(s.pooled(), d.pooled());
             if (pooled != null) {
-              pooled[start + i] = s.pooled().clone();
+              pooled[index[i]] = s.pooled().clone();
             }
           }
         }

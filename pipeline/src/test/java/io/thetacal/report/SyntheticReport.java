@@ -12,7 +12,7 @@ import java.util.Map;
  * compensations and the top-k baseline; values follow simple closed forms so that cells differ.
  */
 final class SyntheticReport {
-  static final List<String> DATASETS = List.of("europarl", "java <src>", "bible & kjv");
+  static final List<String> DATASETS = List.of("europarl", "java <src>", "bible & kjv, king james");
   static final int[] KS = {16, 32, 64};
 
   private SyntheticReport() {
@@ -71,7 +71,7 @@ final class SyntheticReport {
     List<HeadDrift> drift = new ArrayList<>();
     for (int l = 0; l < 4; l++) {
       for (int h = 0; h < 4; h++) {
-        drift.add(new HeadDrift("europarl", "java <src>", l, h, 0.01 + 0.37 * ((l * 7 + h * 3) % 11) / 11));
+        drift.add(new HeadDrift(l % 2 == 0 ? "europarl" : "bible & kjv, king james", "java <src>", l, h, 0.01 + 0.37 * ((l * 7 + h * 3) % 11) / 11));
       }
     }
     List<ThresholdCurve> curves = List.of(
