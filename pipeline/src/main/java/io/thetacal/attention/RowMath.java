@@ -30,7 +30,8 @@ final class RowMath {
   /** e^x for x <= 0 (inputs below -87 give e^-87, negligible against a row max's e^0 = 1). */
   static float exp(float x) {
     x = Math.max(x, EXP_LO);
-    float n = (x * LOG2E + ROUND) - ROUND;
+    float t = x * LOG2E + ROUND;
+    float n = t - ROUND;
     float r = x - n * LN2_HI;
     r = r - n * LN2_LO;
     float z = r * r;
@@ -40,7 +41,9 @@ final class RowMath {
     y = y * r + P4;
     y = y * r + P5;
     y = y * z + r + 1f;
-    return y * Float.intBitsToFloat(((int) n + 127) << 23);
+    // t = ROUND + n exactly, so its low mantissa bits hold the integer n.
+    int k = Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUND);
+    return y * Float.intBitsToFloat((k + 127) << 23);
   }
 
   /** max of a[off .. off + n), or NaN when some value is NaN or infinite. */

@@ -23,6 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorRowMath {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
   private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[S.length()]);
 
   private VectorRowMath() {
@@ -50,7 +51,8 @@ final class VectorRowMath {
 
   private static FloatVector exp(FloatVector x) {
     x = x.max(EXP_LO);
-    FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+    FloatVector t = x.mul(LOG2E).add(ROUND);
+    FloatVector n = t.sub(ROUND);
     FloatVector r = x.sub(n.mul(LN2_HI));
     r = r.sub(n.mul(LN2_LO));
     FloatVector z = r.mul(r);
@@ -60,7 +62,9 @@ final class VectorRowMath {
     y = y.mul(r).add(P4);
     y = y.mul(r).add(P5);
     y = y.mul(z).add(r).add(1f);
-    IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+    // The low mantissa bits of t hold the integer n (see RowMath.exp).
+    IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(ROUND_BITS - 127)
+        .lanewise(VectorOperators.LSHL, 23);
     return y.mul(bits.reinterpretAsFloats());
   }
 
