@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import io.thetacal.calibration.ScoreHistogram;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -50,12 +51,7 @@ public record HeadHistogram(int layer, int head, double[] edges, long[] counts) 
           + " needs min < max and at least one bin between the underflow and overflow slots, got ["
           + min + ", " + max + ") with " + slots.length + " slots");
     }
-    int bins = slots.length - 2;
-    double w = (max - min) / bins;
-    double[] edges = new double[slots.length + 1];
-    for (int i = 0; i < edges.length; i++) {
-      edges[i] = i == 1 ? min : i == edges.length - 2 ? max : min + (i - 1) * w;
-    }
+    double[] edges = new ScoreHistogram(min, max, slots).edgesWithOpenEnds();
     return new HeadHistogram(layer, head, edges, slots);
   }
 
