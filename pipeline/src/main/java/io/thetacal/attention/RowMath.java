@@ -2,14 +2,48 @@ package io.thetacal.attention;
 
 /**
  * The elementwise loops of the attention kernel (row max, shifted exponentials and their sum, scaling),
- * on the Vector API when the {@code jdk.incubator.vector} module is present (SIMD exp, about 20x faster
- * than {@link Math#exp}) and in scalar Java otherwise. Both agree to 1 ulp per element.
+ * on the Vector API when the {@code jdk.incubator.vector} module is present and in scalar Java
+ * otherwise. The exponential is one fixed polynomial (Cephes expf, about 1 ulp) built from exactly
+ * rounded operations, so every path and every JIT tier gives the same bits for the same row; a
+ * library SIMD exp would differ by an ulp between interpreted and compiled code and make results depend
+ * on warm-up.
  */
 final class RowMath {
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !Boolean.getBoolean("thetacal.attention.scalar");
 
+  static final float EXP_LO = -87f;
+  static final float LOG2E = 1.44269504088896341f;
+  static final float LN2_HI = 0.693359375f;
+  static final float LN2_LO = -2.12194440e-4f;
+  static final float ROUND = 12582912f; // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  static final float P0 = 1.9875691500e-4f;
+  static final float P1 = 1.3981999507e-3f;
+  static final float P2 = 8.3334519073e-3f;
+  static final float P3 = 4.1665795894e-2f;
+  static final float P4 = 1.6666665459e-1f;
+  static final float P5 = 5.0000001201e-1f;
+
   private RowMath() {
+  }
+
+  /** e^x for x <= 0 (inputs below -87 give e^-87, negligible against a row max's e^0 = 1). */
+  static float exp(float x) {
+    x = Math.max(x, EXP_LO);
+    float t = x * LOG2E + ROUND;
+    float n = t - ROUND;
+    float r = x - n * LN2_HI;
+    r = r - n * LN2_LO;
+    float z = r * r;
+    float y = P0 * r + P1;
+    y = y * r + P2;
+    y = y * r + P3;
+    y = y * r + P4;
+    y = y * r + P5;
+    y = y * z + r + 1f;
+    // t = ROUND + n exactly, so its low mantissa bits hold the integer n.
+    int k = Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUND);
+    return y * Float.intBitsToFloat((k + 127) << 23);
   }
 
   /** max of a[off .. off + n), or NaN when some value is NaN or infinite. */
@@ -35,7 +69,7 @@ final class RowMath {
     }
     double sum = 0;
     for (int j = 0; j < n; j++) {
-      float e = (float) Math.exp(a[off + j] - m);
+      float e = exp(a[off + j] - m);
       out[j] = e;
       sum += e;
     }

@@ -1,12 +1,30 @@
 package io.thetacal.attention;
 
+import static io.thetacal.attention.RowMath.EXP_LO;
+import static io.thetacal.attention.RowMath.LN2_HI;
+import static io.thetacal.attention.RowMath.LN2_LO;
+import static io.thetacal.attention.RowMath.LOG2E;
+import static io.thetacal.attention.RowMath.P0;
+import static io.thetacal.attention.RowMath.P1;
+import static io.thetacal.attention.RowMath.P2;
+import static io.thetacal.attention.RowMath.P3;
+import static io.thetacal.attention.RowMath.P4;
+import static io.thetacal.attention.RowMath.P5;
+import static io.thetacal.attention.RowMath.ROUND;
+
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** {@link RowMath} on the Vector API; only loaded when the incubator module is present. */
+/**
+ * {@link RowMath} on the Vector API; only loaded when the incubator module is present. Every lane computes
+ * exactly what {@link RowMath#exp} computes, and sums are taken lane by lane in a fixed order.
+ */
 final class VectorRowMath {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+  private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[S.length()]);
 
   private VectorRowMath() {
   }
@@ -31,17 +49,41 @@ final class VectorRowMath {
     return b == 0f && Float.isFinite(m) ? m : Float.NaN;
   }
 
+  private static FloatVector exp(FloatVector x) {
+    x = x.max(EXP_LO);
+    FloatVector t = x.mul(LOG2E).add(ROUND);
+    FloatVector n = t.sub(ROUND);
+    FloatVector r = x.sub(n.mul(LN2_HI));
+    r = r.sub(n.mul(LN2_LO));
+    FloatVector z = r.mul(r);
+    FloatVector y = r.mul(P0).add(P1);
+    y = y.mul(r).add(P2);
+    y = y.mul(r).add(P3);
+    y = y.mul(r).add(P4);
+    y = y.mul(r).add(P5);
+    y = y.mul(z).add(r).add(1f);
+    // The low mantissa bits of t hold the integer n (see RowMath.exp).
+    IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(ROUND_BITS - 127)
+        .lanewise(VectorOperators.LSHL, 23);
+    return y.mul(bits.reinterpretAsFloats());
+  }
+
   static double expShifted(float[] a, int off, int n, float m, float[] out) {
     int j = 0;
     FloatVector acc = FloatVector.zero(S);
     for (int bound = S.loopBound(n); j < bound; j += S.length()) {
-      FloatVector e = FloatVector.fromArray(S, a, off + j).sub(m).lanewise(VectorOperators.EXP);
+      FloatVector e = exp(FloatVector.fromArray(S, a, off + j).sub(m));
       e.intoArray(out, j);
       acc = acc.add(e);
     }
-    double sum = acc.reduceLanes(VectorOperators.ADD);
+    float[] lanes = LANES.get();
+    acc.intoArray(lanes, 0);
+    double sum = 0;
+    for (float l : lanes) {
+      sum += l;
+    }
     for (; j < n; j++) {
-      float e = (float) Math.exp(a[off + j] - m);
+      float e = RowMath.exp(a[off + j] - m);
       out[j] = e;
       sum += e;
     }

@@ -90,6 +90,138 @@ public record CalibrationConfig(
     }
   }
 
+  /** Option key: the whole k grid (replaces the default grid). */
+  public static final String K_GRID = "kGrid";
+  /** Option key: k values added to the grid (default or {@value #K_GRID}). */
+  public static final String ADDITIONAL_K = "additionalK";
+  public static final String SIGMA_ADD = "sigmaAdd";
+  public static final String PLACEMENTS = "placements";
+  public static final String EXACT_LENGTH_LIMIT = "exactLengthLimit";
+  public static final String BUCKETS_PER_OCTAVE = "bucketsPerOctave";
+  public static final String HISTOGRAM_MIN = "histogramMin";
+  public static final String HISTOGRAM_MAX = "histogramMax";
+  public static final String HISTOGRAM_BINS = "histogramBins";
+  public static final String ESTIMATOR = "estimator";
+  /** Every option key {@link #fromOptions} accepts. */
+  public static final List<String> OPTION_KEYS = List.of(K_GRID, ADDITIONAL_K, SIGMA_ADD, PLACEMENTS,
+      EXACT_LENGTH_LIMIT, BUCKETS_PER_OCTAVE, HISTOGRAM_MIN, HISTOGRAM_MAX, HISTOGRAM_BINS, ESTIMATOR);
+
+  /**
+   * A config from string-keyed options (as parsed from YAML or {@code --set key=value}): absent keys take
+   * their defaults; lists may be given as lists or comma-separated strings; enum names are
+   * case-insensitive. Unknown keys and values of the wrong type are rejected, naming the key.
+   */
+  public static CalibrationConfig fromOptions(java.util.Map<String, ?> options) {
+    java.util.Set<String> unknown = new java.util.TreeSet<>(options.keySet());
+    OPTION_KEYS.forEach(unknown::remove);
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("Cannot use calibration options " + unknown
+          + ", they are not supported; supported options are " + OPTION_KEYS);
+    }
+    CalibrationConfig d = defaults();
+    List<Integer> grid = new ArrayList<>(options.containsKey(K_GRID)
+        ? intList(K_GRID, options.get(K_GRID)) : d.kGrid());
+    if (options.containsKey(ADDITIONAL_K)) {
+      grid.addAll(intList(ADDITIONAL_K, options.get(ADDITIONAL_K)));
+    }
+    List<Placement> placements = d.placements();
+    if (options.containsKey(PLACEMENTS)) {
+      placements = new ArrayList<>();
+      for (String v : stringList(PLACEMENTS, options.get(PLACEMENTS))) {
+        placements.add(enumValue(PLACEMENTS, Placement.class, v));
+      }
+    }
+    EstimatorKind estimator = options.containsKey(ESTIMATOR)
+        ? enumValue(ESTIMATOR, EstimatorKind.class, String.valueOf(options.get(ESTIMATOR)))
+        : d.estimator();
+    return new CalibrationConfig(grid,
+        number(options, SIGMA_ADD, d.sigmaAdd()),
+        placements,
+        integer(options, EXACT_LENGTH_LIMIT, d.exactLengthLimit()),
+        integer(options, BUCKETS_PER_OCTAVE, d.bucketsPerOctave()),
+        number(options, HISTOGRAM_MIN, d.histogramMin()),
+        number(options, HISTOGRAM_MAX, d.histogramMax()),
+        integer(options, HISTOGRAM_BINS, d.histogramBins()),
+        estimator);
+  }
+
+  private static List<String> stringList(String key, Object v) {
+    List<String> out = new ArrayList<>();
+    if (v instanceof java.util.Collection<?> c) {
+      for (Object o : c) {
+        out.add(String.valueOf(o).trim());
+      }
+    } else if (v instanceof String s) {
+      for (String part : s.split(",")) {
+        if (!part.isBlank()) {
+          out.add(part.trim());
+        }
+      }
+    } else if (v instanceof Number) {
+      out.add(String.valueOf(v));
+    } else {
+      throw new IllegalArgumentException("'" + key + "' is set to " + v
+          + " but must be a list or a comma-separated string");
+    }
+    return out;
+  }
+
+  private static List<Integer> intList(String key, Object v) {
+    List<Integer> out = new ArrayList<>();
+    for (String s : stringList(key, v)) {
+      try {
+        out.add(Integer.parseInt(s));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("'" + key + "' contains " + s
+            + " but every k must be an integer > 0");
+      }
+    }
+    return out;
+  }
+
+  private static double number(java.util.Map<String, ?> options, String key, double dflt) {
+    Object v = options.get(key);
+    if (v == null) {
+      return dflt;
+    }
+    if (v instanceof Number n) {
+      return n.doubleValue();
+    }
+    try {
+      return Double.parseDouble(String.valueOf(v).trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + key + "' is set to " + v + " but must be a number");
+    }
+  }
+
+  private static int integer(java.util.Map<String, ?> options, String key, int dflt) {
+    Object v = options.get(key);
+    if (v == null) {
+      return dflt;
+    }
+    try {
+      if (v instanceof Number n) {
+        if (n.doubleValue() != n.intValue()) {
+          throw new NumberFormatException();
+        }
+        return n.intValue();
+      }
+      return Integer.parseInt(String.valueOf(v).trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + key + "' is set to " + v + " but must be an integer");
+    }
+  }
+
+  private static <E extends Enum<E>> E enumValue(String key, Class<E> type, String v) {
+    for (E e : type.getEnumConstants()) {
+      if (e.name().equalsIgnoreCase(v.trim())) {
+        return e;
+      }
+    }
+    throw new IllegalArgumentException("'" + key + "' is set to " + v + " but must be one of "
+        + Arrays.toString(type.getEnumConstants()));
+  }
+
   /** The defaults: k in 16..256, σ_add 0.1, pre-softmax, 64 exact lengths, 8 buckets per octave. */
   public static CalibrationConfig defaults() {
     return new CalibrationConfig(K_GRID_DEFAULT, SIGMA_ADD_DEFAULT, List.of(Placement.PRE_SOFTMAX),

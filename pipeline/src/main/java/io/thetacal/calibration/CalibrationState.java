@@ -26,12 +26,15 @@ import java.util.zip.CRC32;
  * instead of wrapping. {@link #update} is an {@link AttentionObserver}: pass the state to an
  * {@code AttentionKernel}. Not thread-safe: one state per task, merged afterwards.
  */
-public final class CalibrationState implements AttentionObserver {
+public final class CalibrationState implements AttentionObserver, java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   /** "TCST". */
   public static final int MAGIC = 0x54435354;
   public static final int FORMAT_VERSION = 1;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
+  /** Scores sampled from a long row to choose its pre-filter cut. */
+  private static final int SAMPLE = 256;
 
   private final CalibrationGeometry geometry;
   private final CalibrationConfig config;
@@ -49,13 +52,12 @@ public final class CalibrationState implements AttentionObserver {
   private final long[] hist;
   private long rowsObserved;
   private long elementsObserved;
-  private float[] scratch = new float[0];
-  private static final int SAMPLE = 256;
-  private final float[] sample = new float[SAMPLE];
+  private transient float[] scratch = new float[0];
+  private final transient float[] sample = new float[SAMPLE];
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
-    this.geometry = geometry;
-    this.config = config;
+    this.geometry = java.util.Objects.requireNonNull(geometry, "geometry");
+    this.config = java.util.Objects.requireNonNull(config, "config");
     long size = sizeBytesFor(geometry, config);
     if (size > MAX_STATE_BYTES) {
       throw new IllegalArgumentException("a calibration state for " + geometry + " with this config "
@@ -321,6 +323,26 @@ public final class CalibrationState implements AttentionObserver {
         Arrays.copyOfRange(hist, base, base + bins + 2));
   }
 
+  /** Every non-empty histogram, in (layer, head, bucket) order; empty when histograms are off. */
+  public List<HistogramCell> histograms() {
+    List<HistogramCell> out = new ArrayList<>();
+    if (bins == 0) {
+      return out;
+    }
+    for (int l = 0; l < geometry.numLayers(); l++) {
+      for (int h = 0; h < geometry.numHeads(); h++) {
+        for (int b = 0; b < numBuckets; b++) {
+          long rows = histRows[(l * geometry.numHeads() + h) * numBuckets + b];
+          if (rows > 0) {
+            out.add(new HistogramCell(l, h, b, index.lowerBound(b), index.upperBound(b), rows,
+                histogram(l, h, b)));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   private void requireHistograms() {
     if (bins == 0) {
       throw new IllegalStateException("'histogramBins' is 0, so this state keeps no histograms");
@@ -367,6 +389,57 @@ public final class CalibrationState implements AttentionObserver {
    *     a supported format version, are truncated or corrupted
    */
   public static CalibrationState deserialize(byte[] bytes) {
+    Header h = readHeader(bytes);
+    CalibrationState state = new CalibrationState(h.geometry(), h.config());
+    state.rowsObserved = h.rowsObserved();
+    state.elementsObserved = h.elementsObserved();
+    java.nio.LongBuffer data = ByteBuffer.wrap(bytes, h.dataOffset(), bytes.length - 8 - h.dataOffset())
+        .slice().asLongBuffer();
+    data.get(state.cells);
+    data.get(state.histRows);
+    data.get(state.hist);
+    return state;
+  }
+
+  /**
+   * Merges serialized state bytes into this state without materialising a second state (half the peak
+   * memory of {@code merge(deserialize(bytes))}, with the same result).
+   *
+   * @throws IllegalArgumentException when the bytes are not a valid state of the same geometry and config
+   */
+  public CalibrationState mergeSerialized(byte[] bytes) {
+    Header h = readHeader(bytes);
+    if (!geometry.equals(h.geometry()) || !config.equals(h.config())) {
+      throw new IllegalArgumentException("cannot merge a calibration state of " + h.geometry()
+          + " and " + h.config() + " into one of " + geometry + " and " + config);
+    }
+    java.nio.LongBuffer data = ByteBuffer.wrap(bytes, h.dataOffset(), bytes.length - 8 - h.dataOffset())
+        .slice().asLongBuffer();
+    for (int c = 0; c < cells.length; c += stride) {
+      cells[c] = Math.addExact(cells[c], data.get());
+      for (int i = c + 1; i < c + stride; i += 2) {
+        long hi = data.get();
+        long lo = data.get();
+        Int128.addPair(cells, i, hi, lo);
+      }
+    }
+    for (int i = 0; i < histRows.length; i++) {
+      histRows[i] = Math.addExact(histRows[i], data.get());
+    }
+    for (int i = 0; i < hist.length; i++) {
+      hist[i] = Math.addExact(hist[i], data.get());
+    }
+    rowsObserved = Math.addExact(rowsObserved, h.rowsObserved());
+    elementsObserved = Math.addExact(elementsObserved, h.elementsObserved());
+    return this;
+  }
+
+  private record Header(CalibrationGeometry geometry, CalibrationConfig config, long rowsObserved,
+      long elementsObserved, int dataOffset) {
+  }
+
+  /** Parses and checks everything but the arrays: magic, version, settings, length and CRC-32. */
+  private static Header readHeader(byte[] bytes) {
     if (bytes == null || bytes.length < 8) {
       throw new IllegalArgumentException("not a calibration state: "
           + (bytes == null ? "null" : bytes.length + " bytes") + " is shorter than its 8-byte header");
@@ -424,24 +497,29 @@ public final class CalibrationState implements AttentionObserver {
         throw new IllegalArgumentException("CRC-32 is " + Long.toHexString(crc.getValue())
             + " but the stored checksum is " + Long.toHexString(stored) + " (corrupted bytes)");
       }
-      CalibrationState state = new CalibrationState(geometry, config);
-      state.rowsObserved = buf.getLong();
-      state.elementsObserved = buf.getLong();
-      int cellsLen = buf.getInt();
-      int histLen = buf.getInt();
-      if (cellsLen != state.cells.length || histLen != state.hist.length) {
-        throw new IllegalArgumentException("array lengths " + cellsLen + "/" + histLen
-            + " do not match the header");
-      }
-      buf.asLongBuffer().get(state.cells);
-      buf.position(buf.position() + 8 * cellsLen);
-      buf.asLongBuffer().get(state.histRows);
-      buf.position(buf.position() + 8 * state.histRows.length);
-      buf.asLongBuffer().get(state.hist);
-      return state;
-    } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+      long rows = buf.getLong();
+      long elements = buf.getLong();
+      buf.getInt();
+      buf.getInt();
+      return new Header(geometry, config, rows, elements, buf.position());
+    } catch (java.nio.BufferUnderflowException | IllegalArgumentException | ArithmeticException e) {
       throw new IllegalArgumentException("corrupt calibration state (format version " + version
           + "): " + e.getMessage(), e);
+    }
+  }
+
+  /** Java serialization (Spark closures, broadcasts) goes through {@link #serialize()}. */
+  private Object writeReplace() {
+    return new SerializedForm(serialize());
+  }
+
+  private void readObject(java.io.ObjectInputStream in) throws java.io.InvalidObjectException {
+    throw new java.io.InvalidObjectException("a CalibrationState is read through its serialized form");
+  }
+
+  private record SerializedForm(byte[] bytes) implements java.io.Serializable {
+    private Object readResolve() {
+      return deserialize(bytes);
     }
   }
 

@@ -26,7 +26,7 @@ public final class Estimators {
     return HistogramQuantile.INSTANCE;
   }
 
-  private record MeanStd(double sigmaAdd) implements Estimator {
+  record MeanStd(double sigmaAdd) implements Estimator {
     @Override
     public EstimatorKind kind() {
       return EstimatorKind.MEAN_STD;

@@ -39,6 +39,11 @@ public record Moments(long count, BigInteger sum, BigInteger sumSquares, int sca
 
   /** θ = mean + σ_add · std, rounded once to float. */
   public float theta(double sigmaAdd) {
-    return mean().add(new BigDecimal(sigmaAdd).multiply(std(), MC), MC).floatValue();
+    return theta(mean(), std(), sigmaAdd);
+  }
+
+  /** The last step of the recipe, for callers that already hold {@link #mean()} and {@link #std()}. */
+  static float theta(BigDecimal mean, BigDecimal std, double sigmaAdd) {
+    return mean.add(new BigDecimal(sigmaAdd).multiply(std, MC), MC).floatValue();
   }
 }

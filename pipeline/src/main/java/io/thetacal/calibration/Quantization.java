@@ -1,5 +1,7 @@
 package io.thetacal.calibration;
 
+import io.thetacal.attention.Placement;
+
 /**
  * The fixed-point form in which calibration values are accumulated, so that sums are exact integers and
  * thresholds do not depend on partitioning or merge order.
@@ -47,7 +49,7 @@ final class Quantization {
   }
 
   /** Scale bits of the t_row values of a placement. */
-  static int tBits(io.thetacal.attention.Placement p) {
-    return p == io.thetacal.attention.Placement.PRE_SOFTMAX ? SCORE_BITS : PROBABILITY_BITS;
+  static int tBits(Placement p) {
+    return p == Placement.PRE_SOFTMAX ? SCORE_BITS : PROBABILITY_BITS;
   }
 }

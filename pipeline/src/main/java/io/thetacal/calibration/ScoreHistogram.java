@@ -80,10 +80,22 @@ public final class ScoreHistogram {
   }
 
   /**
+   * Bin edges of all slots: the underflow and overflow slots become bins one bin width wide just outside
+   * [min, max], so that mass which left the range still counts as having moved (by about one bin).
+   */
+  public double[] edgesWithOpenEnds() {
+    double w = binWidth();
+    double[] edges = new double[counts.length + 1];
+    for (int i = 0; i < edges.length; i++) {
+      edges[i] = i == 1 ? min : i == edges.length - 2 ? max : min + (i - 1) * w;
+    }
+    return edges;
+  }
+
+  /**
    * Wasserstein-1 (earth mover's) distance between the normalised distributions of two histograms with
-   * the same edges, in score units. Mass of a bin sits at its centre, underflow at min and overflow at
-   * max, so W1 = Σ_i |F_a(i) − F_b(i)| · (distance from position i to position i + 1) over the cumulative
-   * distributions F. 0 when both are empty, NaN when exactly one is.
+   * the same edges, in score units, through {@link Drift} over {@link #edgesWithOpenEnds()}. 0 when both
+   * are empty, NaN when exactly one is.
    */
   public static double wasserstein1(ScoreHistogram a, ScoreHistogram b) {
     if (a.min != b.min || a.max != b.max || a.counts.length != b.counts.length) {
@@ -95,18 +107,7 @@ public final class ScoreHistogram {
     if (ta == 0 || tb == 0) {
       return ta == tb ? 0 : Double.NaN;
     }
-    double w = a.binWidth();
-    int last = a.counts.length - 1;
-    long ca = 0;
-    long cb = 0;
-    double d = 0;
-    for (int i = 0; i < last; i++) {
-      ca += a.counts[i];
-      cb += b.counts[i];
-      double step = (i == 0 || i == last - 1) ? w / 2 : w;
-      d += Math.abs((double) ca / ta - (double) cb / tb) * step;
-    }
-    return d;
+    return Drift.wasserstein1(a.edgesWithOpenEnds(), a.counts, b.counts);
   }
 
   @Override

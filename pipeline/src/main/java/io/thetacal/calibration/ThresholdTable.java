@@ -100,9 +100,13 @@ public final class ThresholdTable implements ThresholdLookup, Serializable {
               mean[i] = Double.NaN;
               std[i] = Double.NaN;
             } else {
-              theta[i] = estimator.theta(state, placement, l, h, b, ki);
-              mean[i] = m.mean().doubleValue();
-              std[i] = m.std().doubleValue();
+              java.math.BigDecimal mu = m.mean();
+              java.math.BigDecimal sd = m.std();
+              theta[i] = estimator instanceof Estimators.MeanStd ms
+                  ? Moments.theta(mu, sd, ms.sigmaAdd())
+                  : estimator.theta(state, placement, l, h, b, ki);
+              mean[i] = mu.doubleValue();
+              std[i] = sd.doubleValue();
               sdc[i] = placement == Placement.PRE_SOFTMAX ? state.sdcMass(l, h, b, ki) : Double.NaN;
             }
           }

@@ -27,7 +27,8 @@ import java.util.TreeMap;
  * placement, k grid, estimator, row-length index, counts, the state's size in bytes, the optional
  * holdout check, and the thresholds as arrays {@code thresholds[layer][head][bucket][kIndex]}: the θ a
  * lookup uses for any row length in that bucket (a bucket without calibration rows carries its nearest
- * calibrated bucket's θ; null when the (layer, head, k) saw no calibration row with n > k at all).
+ * calibrated bucket's θ; null where no row of the bucket is ever thresholded (n <= k) and where the
+ * (layer, head, k) saw no calibration row with n > k at all).
  * {@code sdcMass} has the same shape; {@code rows} holds the calibration rows measured in each cell
  * itself (0 where the value is borrowed).
  *
@@ -140,7 +141,8 @@ public record ThresholdManifest(
         for (int b = 0; b < buckets; b++) {
           for (int ki = 0; ki < ks.length; ki++) {
             rows[l][h][b][ki] = table.cellRows(l, h, b, ki);
-            int rb = table.resolvedBucket(l, h, idx.representative(b), ks[ki]);
+            int rb = idx.upperBound(b) <= ks[ki] ? -1
+                : table.resolvedBucket(l, h, idx.representative(b), ks[ki]);
             if (rb >= 0) {
               theta[l][h][b][ki] = table.cellTheta(l, h, rb, ki);
               double m = table.cellSdcMass(l, h, rb, ki);

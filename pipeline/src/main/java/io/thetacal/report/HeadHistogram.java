@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import io.thetacal.calibration.ScoreHistogram;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -34,6 +35,24 @@ public record HeadHistogram(int layer, int head, double[] edges, long[] counts) 
   /** An empty histogram over the given edges. */
   public static HeadHistogram empty(int layer, int head, double[] edges) {
     return new HeadHistogram(layer, head, edges, new long[Math.max(0, edges.length - 1)]);
+  }
+
+  /**
+   * From equal-width counts between {@code min} and {@code max} framed by an underflow slot (first) and
+   * an overflow slot (last), the layout calibration histograms use: the two open slots become bins one
+   * bin width wide just outside [min, max], so the drift of mass that left the range is still counted
+   * (as having moved by about one bin).
+   *
+   * @param slots underflow, equal-width bins, overflow
+   */
+  public static HeadHistogram withOpenEnds(int layer, int head, double min, double max, long[] slots) {
+    if (slots.length < 3 || !(min < max)) {
+      throw new IllegalArgumentException("head L" + layer + ".H" + head + ": a histogram with open ends"
+          + " needs min < max and at least one bin between the underflow and overflow slots, got ["
+          + min + ", " + max + ") with " + slots.length + " slots");
+    }
+    double[] edges = new ScoreHistogram(min, max, slots).edgesWithOpenEnds();
+    return new HeadHistogram(layer, head, edges, slots);
   }
 
   /** The bin a value falls in, clamped to the first and last bin. */

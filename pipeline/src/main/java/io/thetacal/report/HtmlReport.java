@@ -30,6 +30,8 @@ public final class HtmlReport {
   public static final String HTML_FILE = "report.html";
   public static final String JSON_FILE = "report.json";
 
+  private static final int LEGEND_X = 780;
+
   private static final ObjectMapper JSON = JsonMapper.builder()
       .enable(SerializationFeature.INDENT_OUTPUT)
       .build();
@@ -78,6 +80,11 @@ public final class HtmlReport {
         .append(String.format(Locale.ROOT, " (|mean kept/k − 1| ≤ %.2f; quality loss ≤ %.2f%%)",
             s.gates().maxKeptDeviation(), 100 * s.gates().maxQualityLoss()))
         .append("</p>\n");
+    if (s.failed() > 0) {
+      h.append("<p class=\"note\">Failures by gate: ").append(Html.escape(s.failuresByGate().entrySet()
+          .stream().filter(e -> e.getValue() > 0).map(e -> e.getKey() + " " + e.getValue())
+          .collect(Collectors.joining(", ")))).append(" (a cell can fail both).</p>\n");
+    }
     String focus = String.format(Locale.ROOT, "k=%d, %s, %s", d.focusK(), d.focusPlacement(),
         d.focusCompensation());
 
@@ -138,9 +145,9 @@ public final class HtmlReport {
     }
     List<String> cal = distinct(cells, ReportCell::calibrationDataset);
     List<String> eval = distinct(cells, ReportCell::evaluationDataset);
-    int left = 160;
+    int left = Math.max(160, textWidth(cal, 12) + 24);
     int top = 70;
-    int cw = 120;
+    int cw = Math.max(120, textWidth(eval, 12) + 16);
     int ch = 52;
     int width = left + eval.size() * cw + 150;
     int height = Math.max(top + cal.size() * ch + 30, 300);
@@ -217,10 +224,11 @@ public final class HtmlReport {
         }
       }
     }
-    int width = 1000;
+    int width = LEGEND_X + 460;
     int height = 380;
+    double pad = yMax > yMin ? 0.05 * (yMax - yMin) : 0;
     Svg.Scale x = Svg.Scale.of(xMin, xMax, 70, 760);
-    Svg.Scale y = Svg.Scale.of(yMin, yMax, height - 60, 20);
+    Svg.Scale y = Svg.Scale.of(yMin - pad, yMax + pad, height - 60, 20);
     Svg svg = new Svg("threshold-curves", title, width, height);
     svg.axes(x, y, "row length n (visible keys)", "θ", 6, "%.0f", "%.3g");
     for (int i = 0; i < curves.size(); i++) {
@@ -233,7 +241,7 @@ public final class HtmlReport {
       }
       String color = Svg.PALETTE[i % Svg.PALETTE.length];
       svg.path(xs, ys, color, 2, "series");
-      legend(svg, 780, 30 + i * 20, color, c.label() + " " + shortPlacement(c.placement()), false);
+      legend(svg, LEGEND_X, 30 + i * 20, color, c.label() + " " + shortPlacement(c.placement()), false);
     }
     return svg.end();
   }
@@ -245,10 +253,10 @@ public final class HtmlReport {
     if (ranking.isEmpty()) {
       return empty("drift-ranking", title, "No drift was measured (no calibration histograms given).");
     }
-    int left = 260;
+    int left = Math.max(200, textWidth(ranking.stream().map(HeadDrift::label).toList(), 11) + 16);
     int barH = 22;
     int height = 50 + ranking.size() * barH + 40;
-    int width = 1000;
+    int width = left + 740;
     double max = ranking.stream().mapToDouble(HeadDrift::wasserstein1).max().orElse(1);
     Svg.Scale x = Svg.Scale.of(0, max > 0 ? max * 1.1 : 1, left, width - 120);
     Svg svg = new Svg("drift-ranking", title, width, height);
@@ -296,8 +304,8 @@ public final class HtmlReport {
         .orElse(1));
     double xMax = Math.min(1, 1.1 * all.stream().mapToDouble(ReportCell::attentionFraction).max()
         .orElse(1));
-    int width = 1000;
-    int height = 400;
+    int width = LEGEND_X + 460;
+    int height = Math.max(400, 60 + 20 * series.size());
     Svg.Scale x = Svg.Scale.of(0, xMax, 70, 700);
     Svg.Scale y = Svg.Scale.of(yMin, yMax * 1.05, height - 60, 20);
     Svg svg = new Svg("quality-sparsity", title, width, height);
@@ -329,7 +337,7 @@ public final class HtmlReport {
         }
         svg.text(px + 6, py - 6, "k=" + c.k(), "start", 9, "fill=\"#555\"");
       }
-      legend(svg, 720, 30 + i * 20, color, e.getKey(), topK);
+      legend(svg, LEGEND_X, 30 + i * 20, color, e.getKey(), topK);
       i++;
     }
     return svg.end();
@@ -414,7 +422,8 @@ public final class HtmlReport {
     svg.raw("<line x1=\"" + left + "\" x2=\"" + right + "\" y1=\"" + Svg.f(y.map(gate)) + "\" y2=\""
         + Svg.f(y.map(gate)) + "\" stroke=\"#d62728\" stroke-dasharray=\"6 4\" class=\"gate\"/>\n");
     for (int pi = 0; pi < places.size(); pi++) {
-      legend(svg, 780, 30 + pi * 20, Svg.PALETTE[pi % Svg.PALETTE.length], places.get(pi).name(), true);
+      legend(svg, LEGEND_X, 30 + pi * 20, Svg.PALETTE[pi % Svg.PALETTE.length], places.get(pi).name(),
+          true);
     }
     return svg.end();
   }
@@ -437,7 +446,8 @@ public final class HtmlReport {
 
   private static String cellTable(ReportData d) {
     StringBuilder t = new StringBuilder("<table class=\"data\" id=\"gates-table\"><thead><tr>"
-        + "<th>cell</th><th>kept/k mean [p5, p95]</th><th>attention kept</th><th>V rows</th>"
+        + "<th>cell</th><th>kept/k mean [p5, p95]</th><th>kept/k per layer</th><th>attention kept</th>"
+        + "<th>V rows</th>"
         + "<th>output rel. error</th><th>quality loss</th><th>verdict</th><th>reason</th></tr>"
         + "</thead><tbody>\n");
     for (ReportCell c : d.cells()) {
@@ -445,8 +455,10 @@ public final class HtmlReport {
       t.append("<tr class=\"").append(pass ? "pass" : "fail").append("\"><td>")
           .append(Html.escape(c.label())).append("</td><td>").append(fmt(c.kept().mean(), "%.3f"))
           .append(" [").append(fmt(c.kept().p5(), "%.2f")).append(", ")
-          .append(fmt(c.kept().p95(), "%.2f")).append("]</td><td>")
-          .append(fmt(c.attentionFraction(), "%.3f")).append("</td><td>")
+          .append(fmt(c.kept().p95(), "%.2f")).append("]</td><td class=\"layers\">")
+          .append(c.kept().perLayerMean().stream().map(v -> fmt(v, "%.2f"))
+              .collect(Collectors.joining(" ")))
+          .append("</td><td>").append(fmt(c.attentionFraction(), "%.3f")).append("</td><td>")
           .append(fmt(c.vRowFraction(), "%.3f")).append("</td><td>")
           .append(fmt(c.outputRelError(), "%.4f")).append("</td><td>")
           .append(fmt(100 * c.quality().loss(), "%.3f")).append("%</td><td class=\"v\">")
@@ -464,7 +476,7 @@ public final class HtmlReport {
     return t.append("</tbody></table>\n").toString();
   }
 
-  // ---- helpers ----
+  // ---- drawing and formatting ----
 
   private static void legend(Svg svg, double x, double y, String color, String label, boolean square) {
     if (square) {
@@ -473,6 +485,12 @@ public final class HtmlReport {
       svg.line(x, y, x + 16, y, color, 3);
     }
     svg.text(x + 22, y + 4, label, "start", 11, null);
+  }
+
+  /** A generous estimate of the rendered width of the longest label, in pixels. */
+  private static int textWidth(List<String> labels, int fontSize) {
+    int longest = labels.stream().mapToInt(String::length).max().orElse(0);
+    return (int) Math.ceil(longest * fontSize * 0.62);
   }
 
   private static String shortPlacement(Placement p) {
@@ -503,7 +521,8 @@ public final class HtmlReport {
       svg text{font-family:inherit}
       table{border-collapse:collapse;font-size:12px;margin:10px 0}
       th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-      thead th{background:#f3f3f3}
+      thead th{background:#f3f3f3}td.layers{font-family:ui-monospace,"DejaVu Sans Mono",monospace;
+        font-size:11px;max-width:220px}
       tr.pass td.v{color:#1b5e20;font-weight:700}tr.fail td.v{color:#b71c1c;font-weight:700}
       table.kv th{background:#f7f7f7;font-weight:600}caption{text-align:left;font-weight:600;padding:4px 0}
       """;

@@ -43,4 +43,17 @@ public record ReportData(
       }
     }
   }
+
+  /**
+   * Judges measured cells by the gates, summarises them with the {@code topHeads} most-drifted heads,
+   * and bundles everything for rendering.
+   */
+  public static ReportData assemble(String title, Gates gates, List<ReportCell> measured,
+      List<HeadDrift> drift, int topHeads, List<ThresholdCurve> thresholdCurves, int focusK,
+      Placement focusPlacement, Compensation focusCompensation, Map<String, String> versions,
+      Map<String, String> inputs) {
+    List<ReportCell> judged = gates.judgeAll(measured);
+    return new ReportData(title, ReportSummary.of(gates, judged, drift, topHeads), judged,
+        thresholdCurves, drift, focusK, focusPlacement, focusCompensation, versions, inputs);
+  }
 }

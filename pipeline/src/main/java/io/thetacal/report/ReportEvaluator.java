@@ -13,15 +13,19 @@ import io.thetacal.model.ModelInfo;
 import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TransformerModel;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /**
  * Runs the forward passes of a robustness report and measures every cell. For each evaluation dataset
- * the sequences are streamed in batches: each batch runs dense once, then once per top-k k and once per
+ * the sequences are streamed in batches of similar length: each batch runs dense once, then once per top-k k and once per
  * Top-θ cell (calibration dataset × k × placement × compensation), and every sparse output is compared
  * with the dense one of the same batch straight away, so that memory holds one batch of outputs plus
  * per-cell accumulators (for encoders with retrieval pairs also one pooled vector per sequence and
@@ -70,7 +74,13 @@ public final class ReportEvaluator {
     }
   }
 
-  /** A threshold table and the dataset it was calibrated on; its placement is the table's own. */
+  /**
+   * A threshold table and the dataset it was calibrated on; its placement is the table's own.
+   *
+   * @param scoreHistograms per-head score histograms of the calibration data, for drift; empty for
+   *     none. Tables of one calibration dataset (e.g. both placements) share the data, so drift is
+   *     measured once per calibration dataset, against the first non-empty list given for it.
+   */
   public record CalibratedThresholds(String calibrationDataset, ThresholdLookup table,
       List<HeadHistogram> scoreHistograms) {
     public CalibratedThresholds {
@@ -174,22 +184,18 @@ public final class ReportEvaluator {
   /** One evaluation dataset's passes and accumulators. */
   private final class DatasetRun {
     private final EvalDataset data;
-    private final List<Config> configs;
-    private final List<CalibratedThresholds> thresholds;
     private final ModelInfo info = model.info();
     private final boolean decoder = info.family() == ModelFamily.DECODER;
     private final List<int[]> items;
     private final int pairs;
     private final float[][] densePooled;
     private final List<Acc> accs = new ArrayList<>();
-    private final List<ScoreHistogramObserver> driftObservers = new ArrayList<>();
+    private final Map<String, ScoreHistogramObserver> driftObservers = new LinkedHashMap<>();
     private long passes;
     private double nllDense;
 
     DatasetRun(EvalDataset data, List<Config> configs, List<CalibratedThresholds> thresholds) {
       this.data = data;
-      this.configs = configs;
-      this.thresholds = thresholds;
       items = new ArrayList<>(data.sequences());
       pairs = decoder ? 0 : data.partners().size();
       if (pairs > 0) {
@@ -200,32 +206,42 @@ public final class ReportEvaluator {
         accs.add(new Acc(c));
       }
       for (CalibratedThresholds t : thresholds) {
-        driftObservers.add(new ScoreHistogramObserver(t.scoreHistograms()));
+        if (!t.scoreHistograms().isEmpty()) {
+          driftObservers.putIfAbsent(t.calibrationDataset(),
+              new ScoreHistogramObserver(t.scoreHistograms()));
+        }
       }
     }
 
     void execute() {
-      AttentionObserver driftObserver = thresholds.stream().anyMatch(t -> !t.scoreHistograms().isEmpty())
-          ? new Fanout(driftObservers) : AttentionObserver.NONE;
-      for (int start = 0; start < items.size(); start += batchSize) {
-        List<int[]> batch = items.subList(start, Math.min(items.size(), start + batchSize));
+      AttentionObserver driftObserver = driftObservers.isEmpty() ? AttentionObserver.NONE
+          : new Fanout(List.copyOf(driftObservers.values()));
+      // Batches of similar lengths waste less padding; results go back to each item's own index.
+      Integer[] order = new Integer[items.size()];
+      Arrays.setAll(order, i -> i);
+      Arrays.sort(order, Comparator.comparingInt(i -> items.get(i).length));
+      for (int start = 0; start < order.length; start += batchSize) {
+        int[] index = new int[Math.min(order.length, start + batchSize) - start];
+        List<int[]> batch = new ArrayList<>(index.length);
+        for (int i = 0; i < index.length; i++) {
+          index[i] = order[start + i];
+          batch.add(items.get(index[i]));
+        }
         ForwardResult dense = forward(new ForwardRequest(batch, AttentionMode.dense(), driftObserver,
             true, decoder));
-        double[] denseNll = new double[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput o = dense.sequences().get(i);
           if (decoder) {
-            denseNll[i] = Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
-            nllDense += denseNll[i];
+            nllDense += Metrics.nextTokenNllSum(o.logits(), info.vocabSize(), batch.get(i));
           } else {
-            densePooled[start + i] = o.pooled().clone();
+            densePooled[index[i]] = o.pooled().clone();
           }
         }
         for (Acc acc : accs) {
           KeptCountObserver kept = new KeptCountObserver(acc.config.mode(), acc.kept);
           ForwardResult sparse = forward(new ForwardRequest(batch, acc.config.mode(), kept, true,
               decoder));
-          acc.add(start, batch, dense, sparse);
+          acc.add(index, batch, dense, sparse);
         }
       }
     }
@@ -268,9 +284,7 @@ public final class ReportEvaluator {
 
     List<HeadDrift> drift() {
       List<HeadDrift> out = new ArrayList<>();
-      for (int i = 0; i < thresholds.size(); i++) {
-        out.addAll(driftObservers.get(i).drift(thresholds.get(i).calibrationDataset(), data.name()));
-      }
+      driftObservers.forEach((cal, obs) -> out.addAll(obs.drift(cal, data.name())));
       return out;
     }
 
@@ -292,7 +306,7 @@ public final class ReportEvaluator {
         pooled = pairs >= 2 ? new float[items.size()][] : null;
       }
 
-      void add(int start, List<int[]> batch, ForwardResult dense, ForwardResult sparse) {
+      void add(int[] index, List<int[]> batch, ForwardResult dense, ForwardResult sparse) {
         stats.merge(sparse.stats());
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput d = dense.sequences().get(i);
@@ -306,7 +320,7 @@ public final class ReportEvaluator {
           } else {
             cosineSum += Metrics.cosine(s.pooled(), d.pooled());
             if (pooled != null) {
-              pooled[start + i] = s.pooled().clone();
+              pooled[index[i]] = s.pooled().clone();
             }
           }
         }

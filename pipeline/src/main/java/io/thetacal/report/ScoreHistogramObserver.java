@@ -2,6 +2,7 @@ package io.thetacal.report;
 
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionRow;
+import io.thetacal.calibration.Drift;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -68,6 +68,22 @@ class AttentionKernelTest {
   }
 
   @Test
+  void repeatedForwardPassesGiveIdenticalBits() {
+    for (int i = 0; i < 3; i++) {
+      assertSameOutputs(dense, run(AttentionMode.dense()));
+    }
+  }
+
+  @Test
+  void nonFiniteScoreNamesLayerHeadRowAndKey() {
+    float[] a = {1f, Float.NaN, 2f};
+    NonFiniteScoreException e = org.junit.jupiter.api.Assertions.assertThrows(
+        NonFiniteScoreException.class,
+        () -> new AttentionKernel(AttentionMode.dense(), null, null).apply(3, 5, 0, 7, a, 0, 3, null, 0));
+    assertTrue(e.getMessage().contains("layer 3, head 5, row 7, key 1"), e.getMessage());
+  }
+
+  @Test
   void topKWithKAtLeastRowLengthEqualsDenseBitwiseOnRealModel() {
     int longest = seqs.stream().mapToInt(s -> s.length).max().orElseThrow();
     ForwardResult topK = run(AttentionMode.topK(longest));
@@ -99,6 +115,9 @@ class AttentionKernelTest {
     assertTrue(r.stats().keptFractionOfThresholded() < 0.5);
     for (int l = 0; l < r.stats().numLayers(); l++) {
       assertEquals(4.0, r.stats().meanKeptPerThresholdedRow(l));
+      // Encoders have one query head per KV head: V rows needed are the kept keys.
+      assertEquals(r.stats().keptElements(l), r.stats().vRowsNeeded(l));
+      assertEquals(r.stats().elements(l), r.stats().vRowsVisible(l));
     }
     assertTrue(!Arrays.equals(dense.sequences().get(0).pooled(), r.sequences().get(0).pooled()));
   }

@@ -60,28 +60,15 @@ public final class EncoderBenchmark {
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
-  static Stats measure(String name, Run r, int warm, int runs) throws Exception {
-    for (int i = 0; i < warm; i++) {
-      r.run();
-    }
-    double[] ms = new double[runs];
-    double[] cpu = new double[runs];
-    for (int i = 0; i < runs; i++) {
-      long c0 = OS.getProcessCpuTime();
-      long t0 = System.nanoTime();
-      r.run();
-      ms[i] = (System.nanoTime() - t0) / 1e6;
-      cpu[i] = (OS.getProcessCpuTime() - c0) / 1e6;
-    }
-    return summarize(name, ms, cpu);
-  }
-
   public static void main(String[] args) throws Exception {
     String id = args.length > 0 ? args[0] : Models.DEFAULT_ID;
     int warm = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-    int runs = args.length > 2 ? Integer.parseInt(args[2]) : 15;
+    int runs = args.length > 2 ? Integer.parseInt(args[2]) : 30;
     int threads = Runtime.getRuntime().availableProcessors();
+    int engineThreads;
+    double load = OS.getSystemLoadAverage();
     try (TransformerModel model = Models.load(id)) {
+      engineThreads = ((io.thetacal.model.bert.BertEncoder) model).threads();
       StringBuilder text = new StringBuilder();
       for (int r = 0; r < 4; r++) {
         List<String> rotated = new ArrayList<>(Sentences.REAL);
@@ -104,36 +91,37 @@ public final class EncoderBenchmark {
       ForwardRequest on = off.withObserver(obs);
       List<Stats> results = new ArrayList<>();
       try (OrtOracle ort = new OrtOracle(OrtOracle.resource(id + ".onnx"), 0, false, threads)) {
-        // Interleave the three in rounds so machine noise hits all alike.
-        Stats[] acc = new Stats[3];
-        int rounds = 3;
-        List<double[]> msAll = new ArrayList<>(List.of(new double[0], new double[0], new double[0]));
-        List<double[]> cpuAll = new ArrayList<>(List.of(new double[0], new double[0], new double[0]));
-        for (int round = 0; round < rounds; round++) {
-          Stats a = measure("Java, capture off", () -> model.forward(off), round == 0 ? warm : 1, runs);
-          Stats b = measure("Java, capture on (running max)", () -> model.forward(on),
-              round == 0 ? warm : 1, runs);
-          Stats c = measure("ONNX Runtime " + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(),
-              () -> ort.runDiscard(batch), round == 0 ? warm : 1, runs);
-          acc[0] = a;
-          acc[1] = b;
-          acc[2] = c;
-          Stats[] now = {a, b, c};
-          for (int i = 0; i < 3; i++) {
-            msAll.set(i, concat(msAll.get(i), now[i].ms()));
-            cpuAll.set(i, concat(cpuAll.get(i), now[i].cpuMs()));
+        String ortName = "ONNX Runtime " + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion();
+        Run[] variants = {() -> model.forward(off), () -> model.forward(on), () -> ort.runDiscard(batch)};
+        String[] names = {"Java, capture off", "Java, capture on (running max)", ortName};
+        for (int i = 0; i < warm; i++) {
+          for (Run v : variants) {
+            v.run();
           }
         }
-        for (int i = 0; i < 3; i++) {
-          results.add(summarize(acc[i].name(), msAll.get(i), cpuAll.get(i)));
+        // Alternate the three run by run so machine noise hits all alike.
+        double[][] ms = new double[3][runs];
+        double[][] cpu = new double[3][runs];
+        for (int i = 0; i < runs; i++) {
+          for (int v = 0; v < 3; v++) {
+            long c0 = OS.getProcessCpuTime();
+            long t0 = System.nanoTime();
+            variants[v].run();
+            ms[v][i] = (System.nanoTime() - t0) / 1e6;
+            cpu[v][i] = (OS.getProcessCpuTime() - c0) / 1e6;
+          }
+        }
+        for (int v = 0; v < 3; v++) {
+          results.add(summarize(names[v], ms[v], cpu[v]));
         }
       }
       if (obs.rows == 0) {
         throw new IllegalStateException("observer saw no rows");
       }
-      System.out.printf("model %s, batch %d x %d tokens, %d threads, BLAS %s, Java %s, %s %s%n", id, BATCH,
-          TOKENS, threads, Gemm.implementation(), System.getProperty("java.version"),
-          System.getProperty("os.name"), System.getProperty("os.arch"));
+      System.out.printf("model %s, batch %d x %d tokens, %d engine threads, ONNX Runtime %d threads, BLAS %s, OPENBLAS_NUM_THREADS=%s,"
+          + " Java %s, %s %s, load average before %.1f%n", id, BATCH, TOKENS, engineThreads, threads, Gemm.implementation(),
+          System.getenv("OPENBLAS_NUM_THREADS"), System.getProperty("java.version"),
+          System.getProperty("os.name"), System.getProperty("os.arch"), load);
       System.out.println();
       System.out.println("| run | median tokens/s (wall) | min–max tokens/s | median ms/batch (wall) |"
           + " median CPU ms/batch (all threads) | runs |");
@@ -152,12 +140,6 @@ public final class EncoderBenchmark {
           results.get(2).medianCpuMs() / results.get(1).medianCpuMs(),
           (results.get(1).medianCpuMs() / results.get(0).medianCpuMs() - 1) * 100);
     }
-  }
-
-  private static double[] concat(double[] a, double[] b) {
-    double[] c = Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, c, a.length, b.length);
-    return c;
   }
 
   private static Stats summarize(String name, double[] ms, double[] cpu) {

@@ -67,4 +67,31 @@ class CalibrationConfigTest {
     assertRejected(() -> new CalibrationGeometry(0, 1, 1), "'numLayers' is set to 0");
     assertRejected(() -> new CalibrationGeometry(1, 1, 1 << 23), "'maxPositions' is set to 8388608");
   }
+
+  @Test
+  void optionsTakeDefaultsParseListsAndEnumsAndRejectUnknownKeys() {
+    assertEquals(CalibrationConfig.defaults(), CalibrationConfig.fromOptions(java.util.Map.of()));
+    CalibrationConfig c = CalibrationConfig.fromOptions(java.util.Map.of(
+        "additionalK", "512, 8", "sigmaAdd", "0.25", "placements", List.of("post_softmax", "PRE_SOFTMAX"),
+        "histogramBins", 64, "estimator", "histogram_quantile"));
+    assertEquals(List.of(8, 16, 32, 64, 128, 256, 512), c.kGrid());
+    assertEquals(0.25, c.sigmaAdd());
+    assertEquals(List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX), c.placements());
+    assertEquals(64, c.histogramBins());
+    assertEquals(EstimatorKind.HISTOGRAM_QUANTILE, c.estimator());
+    assertEquals(List.of(4, 40), CalibrationConfig.fromOptions(java.util.Map.of("kGrid", "40,4")).kGrid());
+
+    assertRejected(() -> CalibrationConfig.fromOptions(java.util.Map.of("sigmaAd", 1, "kgrid", 2)),
+        "Cannot use calibration options [kgrid, sigmaAd]", "supported options are [kGrid,");
+    assertRejected(() -> CalibrationConfig.fromOptions(java.util.Map.of("sigmaAdd", "lots")),
+        "'sigmaAdd' is set to lots but must be a number");
+    assertRejected(() -> CalibrationConfig.fromOptions(java.util.Map.of("histogramBins", 1.5)),
+        "'histogramBins' is set to 1.5 but must be an integer");
+    assertRejected(() -> CalibrationConfig.fromOptions(java.util.Map.of("kGrid", "16,x")),
+        "'kGrid' contains x");
+    assertRejected(() -> CalibrationConfig.fromOptions(java.util.Map.of("placements", "MIDDLE")),
+        "'placements' is set to MIDDLE but must be one of [PRE_SOFTMAX, POST_SOFTMAX]");
+    assertRejected(() -> CalibrationConfig.fromOptions(java.util.Map.of("estimator", "MEDIAN")),
+        "'estimator' is set to MEDIAN but must be one of [MEAN_STD, HISTOGRAM_QUANTILE]");
+  }
 }

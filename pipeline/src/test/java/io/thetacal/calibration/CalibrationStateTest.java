@@ -101,6 +101,10 @@ class CalibrationStateTest {
     assertEquals(81, s.elementsObserved());
     assertEquals(1, s.histogramRows(0, 0, idx.bucketOf(16)));
     assertEquals(33, s.histogram(0, 0, idx.bucketOf(33)).total());
+    List<HistogramCell> cells = s.histograms();
+    assertEquals(3, cells.size());
+    assertEquals(List.of(16, 32, 33), cells.stream().map(HistogramCell::nLo).toList());
+    assertEquals(16 + 32 + 33, cells.stream().mapToLong(x -> x.histogram().total()).sum());
   }
 
   @Test
@@ -183,6 +187,37 @@ class CalibrationStateTest {
     flipped[good.length / 2] ^= 0x10;
     e = assertThrows(IllegalArgumentException.class, () -> CalibrationState.deserialize(flipped));
     assertTrue(e.getMessage().contains("CRC-32"), e.getMessage());
+  }
+
+  /** Seeded mutations of a valid state: every one is refused with an IllegalArgumentException. */
+  @Test
+  void mutatedStateBytesAreAlwaysRefusedCleanly() {
+    byte[] good = SyntheticRows.state(SMALL, CalibrationConfig.defaults().withHistogram(-4, 4, 8),
+        SyntheticRows.generate(4, SMALL, 5, 300)).serialize();
+    Random rnd = new Random(99);
+    int refused = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+      byte[] bad;
+      if (trial % 3 == 0) {
+        bad = Arrays.copyOf(good, rnd.nextInt(good.length));
+      } else {
+        bad = good.clone();
+        int flips = 1 + rnd.nextInt(4);
+        for (int f = 0; f < flips; f++) {
+          // mostly the header, where a change alters what the rest means
+          int pos = rnd.nextInt(4) == 0 ? rnd.nextInt(bad.length) : rnd.nextInt(140);
+          bad[pos] = (byte) rnd.nextInt(256);
+        }
+        if (Arrays.equals(bad, good)) {
+          continue;
+        }
+      }
+      byte[] input = bad;
+      assertThrows(IllegalArgumentException.class, () -> CalibrationState.deserialize(input),
+          "trial " + trial);
+      refused++;
+    }
+    assertTrue(refused > 2900, refused + " refused");
   }
 
   @Test

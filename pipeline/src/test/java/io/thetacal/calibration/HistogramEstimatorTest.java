@@ -37,10 +37,10 @@ class HistogramEstimatorTest {
     assertEquals(1.0, ScoreHistogram.wasserstein1(b, a), 1e-12);
     // half the mass moves 5 bins
     assertEquals(2.5, ScoreHistogram.wasserstein1(a, c), 1e-12);
-    // underflow sits at min, half a bin below the first centre
+    // the underflow slot is a bin one width wide just below min
     ScoreHistogram under = new ScoreHistogram(0, 8, new long[] {7, 0, 0, 0, 0, 0, 0, 0, 0, 0});
     ScoreHistogram first = new ScoreHistogram(0, 8, new long[] {0, 7, 0, 0, 0, 0, 0, 0, 0, 0});
-    assertEquals(0.5, ScoreHistogram.wasserstein1(under, first), 1e-12);
+    assertEquals(1.0, ScoreHistogram.wasserstein1(under, first), 1e-12);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ScoreHistogram.wasserstein1(a, new ScoreHistogram(0, 4, new long[10])));
     assertTrue(e.getMessage().contains("share edges"), e.getMessage());

@@ -97,6 +97,39 @@ class MergeAlgebraTest {
   }
 
   @Test
+  void javaSerializationGoesThroughTheBinaryForm() throws Exception {
+    CalibrationState s = of(ROWS.subList(0, 50));
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(s);
+    }
+    try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      CalibrationState back = (CalibrationState) in.readObject();
+      assertEquals(s, back);
+      back.merge(of(ROWS.subList(50, ROWS.size())));
+      assertArrayEquals(of(ROWS).serialize(), back.serialize());
+    }
+  }
+
+  @Test
+  void mergingSerializedBytesEqualsMergingTheDeserializedState() {
+    CalibrationState a = of(ROWS.subList(0, 200));
+    CalibrationState b = of(ROWS.subList(200, ROWS.size()));
+    byte[] viaState = copy(a).merge(copy(b)).serialize();
+    assertArrayEquals(viaState, copy(a).mergeSerialized(b.serialize()).serialize());
+    assertArrayEquals(of(ROWS).serialize(), viaState);
+    byte[] corrupt = b.serialize();
+    corrupt[corrupt.length / 3] ^= 1;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> copy(a).mergeSerialized(corrupt));
+    assertTrue(e.getMessage().contains("CRC-32"), e.getMessage());
+    IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+        () -> new CalibrationState(G, C.withKGrid(List.of(2))).mergeSerialized(b.serialize()));
+    assertTrue(other.getMessage().contains("cannot merge"), other.getMessage());
+  }
+
+  @Test
   void statesOfDifferentSettingsDoNotMerge() {
     CalibrationState a = new CalibrationState(G, C);
     CalibrationState b = new CalibrationState(G, C.withKGrid(List.of(2, 16)));

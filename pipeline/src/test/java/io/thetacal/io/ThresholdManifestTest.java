@@ -83,6 +83,8 @@ class ThresholdManifestTest {
     assertEquals(0, m.rows()[0][0][last][0]);
     assertTrue(m.thresholds()[0][0][last][0] != null);
     assertNull(m.sdcMass()[0][0][last][0], "post-softmax tables have no SDC mass");
+    assertNull(m.thresholds()[0][0][3][0], "rows of length 4 are never thresholded for k = 4");
+    assertTrue(m.thresholds()[0][0][4][0] != null, "length 5 > k = 4 borrows or has θ");
     String json = m.toJson();
     assertTrue(json.contains("\"modelContentHash\" : \"abab"), "model hash recorded");
     assertTrue(json.contains("\"europarl-en\""), "corpus fingerprints recorded");

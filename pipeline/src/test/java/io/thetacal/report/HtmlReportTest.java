@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.thetacal.attention.Placement;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -41,6 +44,21 @@ class HtmlReportTest {
     // europarl → europarl is on target: 1.00; bible & kjv → europarl keeps 1 − 0.24 + 0.2 = 0.96
     assertTrue(heat.contains(">1.00</text>"));
     assertTrue(heat.contains(">0.96</text>"));
+  }
+
+  @Test
+  void emptyReportStillHasEveryChartSayingWhatIsMissing() {
+    ReportData empty = ReportData.assemble("empty", Gates.defaults(), List.of(),
+        List.of(), 5, List.of(), 16, Placement.PRE_SOFTMAX,
+        Compensation.NONE, Map.of(), Map.of());
+    String s = HtmlReport.render(empty);
+    for (String id : new String[] {"heatmap-kept", "threshold-curves", "drift-ranking",
+        "quality-sparsity", "compensation"}) {
+      assertTrue(s.contains("id=\"" + id + "\""), id);
+    }
+    assertTrue(s.contains("No Top-θ cell at the chosen k, placement and compensation."));
+    assertTrue(s.contains("No drift was measured"));
+    assertTrue(s.contains("0 of 0 cells pass the gates"));
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ReportSummaryTest {
@@ -21,6 +22,7 @@ class ReportSummaryTest {
     assertEquals(3, s.cells());
     assertEquals(1, s.passed());
     assertEquals(2, s.failed());
+    assertEquals(Map.of("kept/k", 1, "quality", 1), s.failuresByGate());
     assertTrue(s.outcomes().get(0).pass());
     assertFalse(s.outcomes().get(1).pass());
     assertTrue(s.outcomes().get(1).crossDomain());

@@ -59,6 +59,16 @@ class ScoreHistogramObserverTest {
   }
 
   @Test
+  void openEndedSlotsBecomeBinsOneWidthOutsideTheRange() {
+    HeadHistogram h = HeadHistogram.withOpenEnds(1, 2, -4, 4, new long[] {5, 1, 2, 3, 4, 6});
+    assertArrayEquals(new double[] {-6, -4, -2, 0, 2, 4, 6}, h.edges());
+    assertArrayEquals(new long[] {5, 1, 2, 3, 4, 6}, h.counts());
+    assertEquals(21, h.total());
+    assertThrows(IllegalArgumentException.class,
+        () -> HeadHistogram.withOpenEnds(0, 0, 1, 1, new long[] {0, 1, 0}));
+  }
+
+  @Test
   void rejectsDuplicateReferenceHeads() {
     double[] edges = {0, 1};
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -12,7 +12,7 @@ import java.util.Map;
  * compensations and the top-k baseline; values follow simple closed forms so that cells differ.
  */
 final class SyntheticReport {
-  static final List<String> DATASETS = List.of("europarl", "java <src>", "bible & kjv");
+  static final List<String> DATASETS = List.of("europarl", "java <src>", "bible & kjv, king james");
   static final int[] KS = {16, 32, 64};
 
   private SyntheticReport() {
@@ -68,11 +68,10 @@ final class SyntheticReport {
             0.015 * 16.0 / k, new DecoderQuality(4000, 2.5, 2.5 * (1 + loss), 4100, 1 - loss), null));
       }
     }
-    cells = gates.judgeAll(cells);
     List<HeadDrift> drift = new ArrayList<>();
     for (int l = 0; l < 4; l++) {
       for (int h = 0; h < 4; h++) {
-        drift.add(new HeadDrift("europarl", "java <src>", l, h, 0.01 + 0.37 * ((l * 7 + h * 3) % 11) / 11));
+        drift.add(new HeadDrift(l % 2 == 0 ? "europarl" : "bible & kjv, king james", "java <src>", l, h, 0.01 + 0.37 * ((l * 7 + h * 3) % 11) / 11));
       }
     }
     List<ThresholdCurve> curves = List.of(
@@ -87,7 +86,7 @@ final class SyntheticReport {
     for (String d : DATASETS) {
       inputs.put("dataset " + d, "synthetic");
     }
-    return new ReportData("Cross-dataset robustness <synthetic>", ReportSummary.of(gates, cells, drift, 10),
-        cells, curves, drift, 16, Placement.PRE_SOFTMAX, Compensation.SDC_EXACT_VMC, versions, inputs);
+    return ReportData.assemble("Cross-dataset robustness <synthetic>", gates, cells, drift, 10, curves,
+        16, Placement.PRE_SOFTMAX, Compensation.SDC_EXACT_VMC, versions, inputs);
   }
 }

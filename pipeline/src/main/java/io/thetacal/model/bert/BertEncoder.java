@@ -28,7 +28,12 @@ import java.util.function.IntConsumer;
  * parallel.
  */
 public final class BertEncoder implements TransformerModel {
-  /** System property overriding the number of threads one forward pass uses. */
+  /**
+   * System property overriding the number of threads one forward pass uses. Default: all cores, except
+   * when the BLAS is native and not limited to one thread per call (OPENBLAS_NUM_THREADS is not 1): then
+   * 1, because the engine's threads on top of a threaded BLAS oversubscribe the cores (measured 2-6x
+   * slower, docs/benchmarks.md).
+   */
   public static final String THREADS_PROPERTY = "thetacal.encoder.threads";
 
   private final ModelInfo info;
@@ -41,7 +46,10 @@ public final class BertEncoder implements TransformerModel {
     this.info = Objects.requireNonNull(info, "info");
     this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     this.w = Objects.requireNonNull(weights, "weights");
-    int t = Integer.getInteger(THREADS_PROPERTY, Runtime.getRuntime().availableProcessors());
+    boolean threadedBlas = Gemm.implementation().contains("JNI")
+        && !"1".equals(System.getenv("OPENBLAS_NUM_THREADS"));
+    int t = Integer.getInteger(THREADS_PROPERTY,
+        threadedBlas ? 1 : Runtime.getRuntime().availableProcessors());
     if (t <= 0) {
       throw new IllegalArgumentException("'" + THREADS_PROPERTY + "' is set to " + t + " but must be > 0");
     }
@@ -66,6 +74,11 @@ public final class BertEncoder implements TransformerModel {
 
   public BertWeights weights() {
     return w;
+  }
+
+  /** Threads one forward pass uses. */
+  public int threads() {
+    return threads;
   }
 
   @Override

@@ -1,10 +1,12 @@
 package io.thetacal.model.bert;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** LayerNorm of one row in place, on the Vector API when present (mean and variance in float lanes). */
+/**
+ * LayerNorm of one row in place, on the Vector API when present (mean and variance accumulated in float
+ * lanes, summed in a fixed order so the bits do not depend on JIT tier).
+ */
 final class LayerNormRow {
   private static final boolean VECTOR =
       ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
@@ -38,6 +40,18 @@ final class LayerNormRow {
   /** Loaded only when the incubator module is present. */
   private static final class Vec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[S.length()]);
+
+    /** Lane sum in a fixed order, so results do not depend on how the JIT reduces. */
+    private static double sumLanes(FloatVector v) {
+      float[] lanes = LANES.get();
+      v.intoArray(lanes, 0);
+      double s = 0;
+      for (float l : lanes) {
+        s += l;
+      }
+      return s;
+    }
 
     static void apply(float[] x, int o, int h, float[] gamma, float[] beta, float eps) {
       int bound = S.loopBound(h);
@@ -46,7 +60,7 @@ final class LayerNormRow {
       for (; j < bound; j += S.length()) {
         acc = acc.add(FloatVector.fromArray(S, x, o + j));
       }
-      double sum = acc.reduceLanes(VectorOperators.ADD);
+      double sum = sumLanes(acc);
       for (; j < h; j++) {
         sum += x[o + j];
       }
@@ -55,9 +69,9 @@ final class LayerNormRow {
       j = 0;
       for (; j < bound; j += S.length()) {
         FloatVector d = FloatVector.fromArray(S, x, o + j).sub(mean);
-        sq = d.fma(d, sq);
+        sq = sq.add(d.mul(d));
       }
-      double var = sq.reduceLanes(VectorOperators.ADD);
+      double var = sumLanes(sq);
       for (; j < h; j++) {
         float d = x[o + j] - mean;
         var += d * d;
@@ -66,7 +80,7 @@ final class LayerNormRow {
       j = 0;
       for (; j < bound; j += S.length()) {
         FloatVector v = FloatVector.fromArray(S, x, o + j).sub(mean).mul(inv);
-        v.fma(FloatVector.fromArray(S, gamma, j), FloatVector.fromArray(S, beta, j)).intoArray(x, o + j);
+        v.mul(FloatVector.fromArray(S, gamma, j)).add(FloatVector.fromArray(S, beta, j)).intoArray(x, o + j);
       }
       for (; j < h; j++) {
         x[o + j] = (x[o + j] - mean) * inv * gamma[j] + beta[j];

@@ -18,6 +18,9 @@ public final class DecoderSession {
   record Chunk(float[] logits, float[] hidden) {
   }
 
+  /** Rows per causal block of the score and W·V products (skips the masked upper triangle). */
+  private static final int CAUSAL_BLOCK = 64;
+
   private final LlamaModel model;
   private final LlamaConfig c;
   private final LlamaWeights w;
@@ -135,14 +138,16 @@ public final class DecoderSession {
       Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 0, 1f, x, 0, d);
       rmsNorm(x, lw.ffnNorm(), xn, t, d, c.rmsNormEps());
       Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0, 0f, gu, 0, 2 * ffn);
-      for (int i = 0; i < t; i++) {
-        int g0 = i * 2 * ffn;
-        int a0 = i * ffn;
-        for (int j = 0; j < ffn; j++) {
-          float g = gu[g0 + j];
-          act[a0 + j] = g / (1f + (float) Math.exp(-g)) * gu[g0 + ffn + j];
+      Parallel.blocks(t, 16L * ffn, (from, to) -> {
+        for (int i = from; i < to; i++) {
+          int g0 = i * 2 * ffn;
+          int a0 = i * ffn;
+          for (int j = 0; j < ffn; j++) {
+            float g = gu[g0 + j];
+            act[a0 + j] = g / (1f + (float) Math.exp(-g)) * gu[g0 + ffn + j];
+          }
         }
-      }
+      });
       Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 0, 1f, x, 0, d);
     }
     position += t;
@@ -278,20 +283,26 @@ public final class DecoderSession {
     double[] vbar = null;
     for (int hi = 0; hi < c.groupSize(); hi++) {
       int h = g * c.groupSize() + hi;
-      Gemm.mulTransposed(t, n, hd, scale, qkv, h * hd, stride, k, g * hd, kv, 0f, scores, 0, n);
       boolean anyR = false;
-      for (int i = 0; i < t; i++) {
-        int visible = position + i + 1;
-        int off = i * n;
-        double ri = kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask,
-            i * words * 64);
-        r[i] = (float) ri;
-        anyR |= ri != 0;
-        if (visible < n) {
-          Arrays.fill(scores, off + visible, off + n, 0f);
+      // causal blocks of rows: block [r0, r1) only needs keys 0 .. position + r1 - 1
+      for (int r0 = 0; r0 < t; r0 += CAUSAL_BLOCK) {
+        int r1 = Math.min(t, r0 + CAUSAL_BLOCK);
+        int keys = position + r1;
+        Gemm.mulTransposed(r1 - r0, keys, hd, scale, qkv, r0 * stride + h * hd, stride, k, g * hd, kv, 0f,
+            scores, r0 * n, n);
+        for (int i = r0; i < r1; i++) {
+          int visible = position + i + 1;
+          int off = i * n;
+          double ri = kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask,
+              i * words * 64);
+          r[i] = (float) ri;
+          anyR |= ri != 0;
+          if (visible < keys) {
+            Arrays.fill(scores, off + visible, off + keys, 0f);
+          }
         }
+        Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
       }
-      Gemm.mul(t, hd, n, 1f, scores, 0, n, v, g * hd, kv, 0f, out, h * hd, qd);
       if (anyR) {
         if (vbar == null) {
           vbar = prefixMeans(v, g, t);

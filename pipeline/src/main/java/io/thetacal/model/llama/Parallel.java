@@ -15,10 +15,25 @@ final class Parallel {
         t.setDaemon(true);
         return t;
       });
+  /** Native BLAS (OpenBLAS) threads its own GEMMs; splitting them again would oversubscribe the cores. */
+  static final boolean NATIVE_BLAS = Gemm.implementation().contains("JNIBLAS");
   /** Below this many multiply-adds a projection runs on the calling thread. */
   private static final long MIN_PARALLEL_WORK = 1L << 18;
 
   private Parallel() {
+  }
+
+  /** Runs body(from, to) over [0, n) in THREADS contiguous blocks when n * costPerItem is large. */
+  static void blocks(int n, long costPerItem, java.util.function.BiConsumer<Integer, Integer> body) {
+    int parts = (long) n * costPerItem < MIN_PARALLEL_WORK ? 1 : Math.min(THREADS, n);
+    int step = (n + parts - 1) / Math.max(1, parts);
+    run(parts, p -> {
+      int from = p * step;
+      int to = Math.min(n, from + step);
+      if (from < to) {
+        body.accept(from, to);
+      }
+    });
   }
 
   /** Runs task(0..parts-1), part 0 on the calling thread. */
@@ -64,7 +79,7 @@ final class Parallel {
   static void linear(int m, int n, int k, float[] x, int xOff, int ldx, float[] w, int wOff, float beta,
       float[] y, int yOff, int ldy) {
     long work = (long) m * n * k;
-    int parts = work < MIN_PARALLEL_WORK ? 1 : THREADS;
+    int parts = work < MIN_PARALLEL_WORK || NATIVE_BLAS ? 1 : THREADS;
     if (parts == 1) {
       Gemm.mulTransposed(m, n, k, 1f, x, xOff, ldx, w, wOff, k, beta, y, yOff, ldy);
       return;

@@ -74,15 +74,23 @@ class LlamaAttentionCaptureTest {
   }
 
   @Test
-  void prefillThenStepsEqualsOneForwardPass() {
+  void chunkedPrefillThenStepsEqualsOneForwardPass() {
     LlamaModel model = LlamaModels.load(Golden.file("tiny-llama-f32.gguf"));
-    int[] tokens = Golden.tokens();
-    float[] full = LlamaGoldenLogitsTest.logits(model);
+    // 150 tokens: several causal row blocks, and chunks that start mid-cache
+    int[] tokens = new int[150];
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+    tokens[0] = 1;
+    for (int i = 1; i < tokens.length; i++) {
+      tokens[i] = 3 + rnd.nextInt(297);
+    }
+    float[] full = model.forward(ForwardRequest.of(List.of(tokens))).sequences().get(0).logits();
     DecoderSession s = model.newSession(AttentionMode.dense(), AttentionObserver.NONE, null, 0);
-    float[] pre = s.prefill(java.util.Arrays.copyOf(tokens, 10));
     float[] stepped = new float[full.length];
-    System.arraycopy(pre, 0, stepped, 0, pre.length);
-    for (int i = 10; i < tokens.length; i++) {
+    float[] first = s.prefill(java.util.Arrays.copyOfRange(tokens, 0, 70));
+    System.arraycopy(first, 0, stepped, 0, first.length);
+    float[] second = s.prefill(java.util.Arrays.copyOfRange(tokens, 70, 140));
+    System.arraycopy(second, 0, stepped, 70 * Golden.VOCAB, second.length);
+    for (int i = 140; i < tokens.length; i++) {
       System.arraycopy(s.step(tokens[i]), 0, stepped, i * Golden.VOCAB, Golden.VOCAB);
     }
     assertEquals(tokens.length, s.position());

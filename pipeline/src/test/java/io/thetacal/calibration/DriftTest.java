@@ -1,4 +1,4 @@
-package io.thetacal.report;
+package io.thetacal.calibration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

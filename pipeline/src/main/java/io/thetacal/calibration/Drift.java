@@ -1,4 +1,4 @@
-package io.thetacal.report;
+package io.thetacal.calibration;
 
 /**
  * Distribution drift between two histograms over the same bin edges: the Wasserstein-1 (earth mover's)

@@ -1,0 +1,5 @@
+/**
+ * Artifact formats: thresholds.json, thresholds.arrow and state.bin, their provenance, and atomic
+ * publishing of versioned output directories with a completion marker that readers require.
+ */
+package io.thetacal.io;
