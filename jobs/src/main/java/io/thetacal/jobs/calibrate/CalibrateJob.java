@@ -167,7 +167,8 @@ public final class CalibrateJob {
       }
     }
 
-    Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId);
+    long[] ingestRejected = {0};
+    Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
     String corpora = JobSupport.path(root, "corpora");
     Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
     Dataset<Row> checked = all.withColumn("reject_reason",
@@ -244,6 +245,7 @@ public final class CalibrateJob {
     counts.put("sequences", totals[0]);
     counts.put("tokens", totals[1]);
     counts.put("rejected_sequences", rejectedCount);
+    counts.put("ingest_rejected_documents", ingestRejected[0]);
     counts.put("partitions", (long) config.spark().partitions());
     counts.put("holdout_sequences", (long) holdoutSeqs.size());
     for (Placement placement : cc.placements()) {
@@ -307,7 +309,8 @@ public final class CalibrateJob {
     return Path.of(root).toAbsolutePath();
   }
 
-  private Map<String, String> fingerprints(String root, List<String> datasets, String modelId) {
+  private Map<String, String> fingerprints(String root, List<String> datasets, String modelId,
+      long[] ingestRejected) {
     FileSystem fs = JobSupport.fs(spark, root);
     Map<String, String> out = new TreeMap<>();
     for (String d : datasets) {
@@ -320,6 +323,7 @@ public final class CalibrateJob {
               + "' but 'model.id' is '" + modelId + "'; run 'thetacal ingest' with this model first");
         }
         out.put(d, m.path("result").path("fingerprint").asText());
+        ingestRejected[0] += m.path("result").path("rejected").asLong();
       } catch (java.io.FileNotFoundException e) {
         throw new CalibrateException("Dataset '" + d + "' has not been ingested under " + root
             + " (no " + path + "); run 'thetacal ingest' first");
