@@ -58,6 +58,11 @@ public final class Refresh {
     return this;
   }
 
+  /** The model as loaded: its id, content hash and geometry. */
+  public Refresh model(io.thetacal.model.ModelInfo info) {
+    return model(info.id(), info.contentHash(), CalibrationGeometry.of(info));
+  }
+
   /** The calibration config; must equal the current version's. */
   public Refresh config(CalibrationConfig c) {
     this.config = c;
