@@ -203,4 +203,39 @@ class ThresholdStoreTest {
           "the killed holder is reported, not silently replaced");
     }
   }
+
+  @Test
+  void versionNamesStayOrderedWhenTheClockIsBehindTheNewestVersion() throws IOException {
+    ThresholdStore ahead = ThresholdStore.under(out, at(3600));
+    try (StoreLock lock = ahead.lock("test")) {
+      publish(ahead, lock, 1);
+    }
+    ThresholdStore behind = ThresholdStore.under(out, at(0));
+    assertEquals("v20261123T110000Z.001", behind.nextVersionName());
+  }
+
+  @Test
+  void aStaleEntryOfAProcessStillRunningHereIsRefusedAsAnUnenforcedLock() throws Exception {
+    ThresholdStore store = ThresholdStore.under(out, at(0));
+    String host;
+    try (StoreLock lock = store.lock("test")) {
+      host = lock.holder().host();
+    }
+    Process alive = new ProcessBuilder("sleep", "60").start();
+    try {
+      Files.writeString(store.root().resolve(StoreLock.FILE_NAME), "{\"pid\":" + alive.pid()
+          + ",\"host\":\"" + host + "\",\"startedAt\":\"2026-11-23T09:00:00Z\",\"command\":\"refresh\"}");
+      StoreLock.LockedException e = assertThrows(StoreLock.LockedException.class,
+          () -> store.lock("refresh"));
+      assertTrue(e.getMessage().contains("does not enforce file locks"), e.getMessage());
+      assertTrue(e.getMessage().contains("pid " + alive.pid()), e.getMessage());
+    } finally {
+      alive.destroyForcibly();
+      alive.waitFor();
+    }
+    try (StoreLock lock = store.lock("refresh")) {
+      assertEquals(alive.pid(), lock.staleHolder().orElseThrow().pid(),
+          "once that process is gone the entry is reported as stale");
+    }
+  }
 }
