@@ -199,4 +199,74 @@ class RefreshTest {
     assertEquals(1, c.calls.size(), "refused refreshes calibrate nothing");
     assertEquals(1, store.versions().size());
   }
+
+  @Test
+  void twoRefreshesStartedTogetherRunOnceAndTheOtherNamesTheHolder() throws Exception {
+    Path wiki = tmp.resolve("corpus/wiki");
+    Map<String, Path> roots = Map.of("wiki", wiki);
+    land(wiki, "part-00000.txt", 0, 6);
+    ThresholdStore store = ThresholdStore.under(tmp.resolve("out"), Fixtures.CLOCK);
+    TextCalibrator inner = new TextCalibrator(roots);
+    java.util.concurrent.CountDownLatch calibrating = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Refresh.Calibrator slow = parts -> {
+      calibrating.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return inner.calibrate(parts);
+    };
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<RefreshResult> first =
+          pool.submit(() -> refresh(store, roots, inner).calibrator(slow).execute());
+      calibrating.await();
+      StoreLock.LockedException e = assertThrows(StoreLock.LockedException.class,
+          () -> refresh(store, roots, inner).execute());
+      assertTrue(e.getMessage().contains("another refresh holds the threshold store lock"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("pid " + ProcessHandle.current().pid() + " on host"),
+          e.getMessage());
+      release.countDown();
+      assertEquals(RefreshResult.Outcome.PUBLISHED, first.get().outcome());
+      assertEquals(1, inner.calls.size(), "the refused refresh calibrated nothing");
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void aRefreshAfterAKilledOneReportsTheStaleLockAndRemovesItsLeftovers() throws Exception {
+    Path wiki = tmp.resolve("corpus/wiki");
+    Map<String, Path> roots = Map.of("wiki", wiki);
+    land(wiki, "part-00000.txt", 0, 6);
+    ThresholdStore store = ThresholdStore.under(tmp.resolve("out"), Fixtures.CLOCK);
+    Files.createDirectories(store.root());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        HoldStoreLock.class.getName(), store.root().toString()).redirectErrorStream(true).start();
+    try (java.io.BufferedReader r = new java.io.BufferedReader(
+        new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null && !line.startsWith("LOCKED")) {
+        // JVM warnings before the child reports
+      }
+      Path leftover = Files.createDirectories(store.root().resolve(".staging/v20261123T095959Z-x"));
+      Files.writeString(leftover.resolve("thresholds.json"), "{\"partial\": true}");
+    } finally {
+      p.destroyForcibly();
+      p.waitFor();
+    }
+    RefreshResult r = refresh(store, roots, new TextCalibrator(roots)).execute();
+    assertEquals(RefreshResult.Outcome.PUBLISHED, r.outcome());
+    assertEquals(1, r.warnings().size());
+    assertTrue(r.warnings().get(0).contains("pid " + p.pid()) && r.warnings().get(0)
+        .contains("ended without releasing it"), r.warnings().get(0));
+    try (java.util.stream.Stream<Path> staged = Files.list(store.root().resolve(".staging"))) {
+      assertEquals(0, staged.count());
+    }
+  }
 }
