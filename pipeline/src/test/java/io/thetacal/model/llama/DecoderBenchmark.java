@@ -241,6 +241,7 @@ public final class DecoderBenchmark {
     md.append(String.format(Locale.ROOT, "%nSeed %d. Load average (/proc/loadavg) before: %s; after: %s. "
         + "The machine is shared, so the spread includes other processes' load.%n", SEED, loadBefore,
         Files.readString(Path.of("/proc/loadavg")).trim()));
+    md.append("\nNotes:\n\n- With a native BLAS (OpenBLAS), the engine leaves threading to the BLAS and runs attention on one Java thread. Entering OpenBLAS from two Java threads at once made the many small per-head score and W·V GEMMs (64-row blocks × n keys × 64) 50 to 100 times slower on this machine: 8.7 to 20.6 s of GEMM time per 512-token prefill of the random model (summed over both threads), against 0.15 to 0.23 s with OpenBLAS limited to one thread.\n- Prefill attention is computed in causal blocks of 64 rows, so the masked upper triangle is not multiplied.\n- Exact top-k is slower than dense here: the engine still computes every score, and the per-row top-k selection in the shared attention kernel adds work. Top-θ replaces that selection by a compare.\n- The time outside the projection GEMMs is attention (score and W·V GEMMs, the per-row softmax kernel) and element-wise work (RMSNorm, RoPE, SiLU).\n");
     md.append("\nCommand:\n\n    MAVEN_OPTS=--add-modules=jdk.incubator.vector mvn -B -q -pl pipeline test-compile "
         + "exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.thetacal.model.llama.DecoderBenchmark "
         + "-Dexec.args=docs/benchmarks-decoder.md\n");
