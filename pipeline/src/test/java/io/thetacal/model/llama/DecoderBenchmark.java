@@ -60,14 +60,6 @@ public final class DecoderBenchmark {
     return out;
   }
 
-  static double[] rate(double[] seconds, double work) {
-    double[] r = new double[seconds.length];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = work / seconds[i];
-    }
-    return r;
-  }
-
   static float[] random(SplittableRandom rnd, int n, double std) {
     float[] a = new float[n];
     for (int i = 0; i < n; i++) {
