@@ -44,7 +44,10 @@ public final class DecoderSession {
     this.observer = observer == null ? AttentionObserver.NONE : observer;
     this.stats = stats;
     this.sequence = sequence;
-    int workers = this.observer.enabled() ? 1 : Math.min(Parallel.THREADS, c.numKvHeads());
+    // Capture callbacks stay on one thread; native BLAS must not be entered from several threads at once
+    // (OpenBLAS's own threads then contend and small GEMMs slow down by orders of magnitude).
+    int workers = this.observer.enabled() || Parallel.NATIVE_BLAS ? 1
+        : Math.min(Parallel.THREADS, c.numKvHeads());
     kernels = new AttentionKernel[workers];
     workerStats = new AttentionStats[workers];
     for (int i = 0; i < workers; i++) {

@@ -27,7 +27,8 @@ import java.util.Map;
 public final class SafetensorsFile implements TensorSource {
   /** Largest JSON header accepted (the reference implementation's limit). */
   static final long MAX_HEADER = 100L << 20;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private final MappedBytes bytes;
   private final Map<String, String> metadata;

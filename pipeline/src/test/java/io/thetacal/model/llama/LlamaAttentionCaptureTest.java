@@ -74,6 +74,20 @@ class LlamaAttentionCaptureTest {
   }
 
   @Test
+  void q8GreedyFollowsLlamaCppQ8WhereItLeavesTheF32Path() {
+    LlamaModel model = LlamaModels.load(Golden.file("tiny-llama-q8_0.gguf"));
+    var greedy = Golden.json("greedy.json");
+    int[] prompt = Golden.ints(greedy.get("prompt_tokens"));
+    var q8 = greedy.get("variants").get("q8_0");
+    int[] expected = Golden.ints(q8.get("generated"));
+    int departs = q8.get("first_step_differing_from_f32").asInt();
+    int[] got = model.generateGreedy(prompt, expected.length);
+    // llama.cpp also quantizes activations inside Q8_0 matmuls, so the continuations may part later on;
+    // up to two steps past the point where Q8_0 leaves the f32 continuation they must agree
+    assertArrayEquals(java.util.Arrays.copyOf(expected, departs + 2), java.util.Arrays.copyOf(got, departs + 2));
+  }
+
+  @Test
   void chunkedPrefillThenStepsEqualsOneForwardPass() {
     LlamaModel model = LlamaModels.load(Golden.file("tiny-llama-f32.gguf"));
     // 150 tokens: several causal row blocks, and chunks that start mid-cache

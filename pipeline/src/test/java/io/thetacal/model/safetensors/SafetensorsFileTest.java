@@ -111,6 +111,9 @@ class SafetensorsFileTest {
     badUtf8[4] = (byte) 0x28;
     assertTrue(failure(file(badUtf8, 0)).contains("malformed"));
     assertTrue(failure(file("{\"__metadata__\":{\"a\":1}}", 0)).contains("__metadata__"));
+    String dup = failure(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+        + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
+    assertTrue(dup.contains("Duplicate field 'w'"), dup);
   }
 
   @Test

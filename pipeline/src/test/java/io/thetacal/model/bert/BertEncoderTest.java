@@ -1,0 +1,83 @@
+package io.thetacal.model.bert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.ForwardResult;
+import io.thetacal.model.Models;
+import io.thetacal.model.Sentences;
+import io.thetacal.model.TransformerModel;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Engine contracts beyond numerical parity: threading of capture, concurrency, batching, input checks. */
+class BertEncoderTest {
+  private static TransformerModel model;
+  private static List<int[]> seqs;
+
+  @BeforeAll
+  static void load() {
+    model = Models.load(Models.DEFAULT_ID);
+    seqs = Sentences.REAL.stream().map(model.tokenizer()::encode).toList();
+  }
+
+  @AfterAll
+  static void close() {
+    model.close();
+  }
+
+  @Test
+  void captureCallbacksComeFromTheCallingThreadOnly() {
+    Set<Thread> threads = ConcurrentHashMap.newKeySet();
+    model.forward(ForwardRequest.of(seqs).withObserver(row -> threads.add(Thread.currentThread())));
+    assertEquals(Set.of(Thread.currentThread()), threads);
+  }
+
+  @Test
+  void aSequenceGivesTheSameOutputAloneAsInAPaddedBatch() {
+    ForwardResult batch = model.forward(ForwardRequest.of(seqs));
+    for (int s : new int[] {0, 8, 23}) {
+      float[] alone = model.forward(ForwardRequest.of(List.of(seqs.get(s)))).sequences().get(0).pooled();
+      float[] inBatch = batch.sequences().get(s).pooled();
+      for (int j = 0; j < alone.length; j++) {
+        assertEquals(alone[j], inBatch[j], 1e-5, "sequence " + s + ", dim " + j);
+      }
+    }
+  }
+
+  @Test
+  void concurrentForwardPassesGiveTheSameResults() throws Exception {
+    float[] expected = model.forward(ForwardRequest.of(seqs)).sequences().get(5).pooled();
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<ForwardResult>> futures = List.of(
+          pool.submit(() -> model.forward(ForwardRequest.of(seqs))),
+          pool.submit(() -> model.forward(ForwardRequest.of(seqs))));
+      for (Future<ForwardResult> f : futures) {
+        assertArrayEquals(expected, f.get().sequences().get(5).pooled());
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
+  void outOfVocabularyIdsAndEmptySequencesAreRejected() {
+    String msg = assertThrows(IllegalArgumentException.class,
+        () -> model.forward(ForwardRequest.of(List.of(new int[] {101, 40000, 102})))).getMessage();
+    assertTrue(msg.contains("40000") && msg.contains("0..30521"), msg);
+    msg = assertThrows(IllegalArgumentException.class,
+        () -> model.forward(ForwardRequest.of(List.of(new int[0])))).getMessage();
+    assertTrue(msg.contains("sequence 0") && msg.contains("empty"), msg);
+  }
+}
