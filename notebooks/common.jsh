@@ -167,3 +167,19 @@ List<HeadKept> keptPerHead(TransformerModel model, List<int[]> sequences, Attent
   }
   return out;
 }
+
+/** Prints one formatted line (Locale.ROOT). */
+void say(String format, Object... args) {
+  System.out.println(String.format(Locale.ROOT, format, args));
+}
+
+/** An empty scratch directory under target/notebooks/ for files a notebook writes. */
+Path scratchDir(String name) throws IOException {
+  Path dir = repo.resolve("target/notebooks/scratch").resolve(name);
+  if (Files.exists(dir)) {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
+  }
+  return Files.createDirectories(dir);
+}
