@@ -20,7 +20,7 @@ final Path repo = Path.of(System.getenv().getOrDefault("THETACAL_HOME", "..")).t
 final Path outDir = Path.of(System.getenv().getOrDefault("THETACAL_OUT", repo.resolve("out").toString()))
     .toAbsolutePath().normalize();
 /** Longest sequence the notebooks feed the model (keeps the forward passes small on two cores). */
-final int MAX_TOKENS = 128;
+int maxTokens = 128;
 final int BATCH = 16;
 
 final Set<String> EN_WORDS = Set.of("the", "and", "of", "to", "is", "that", "we", "this", "it", "for",
@@ -106,9 +106,9 @@ List<String> javaSource(int count, long seed) throws IOException {
   return out;
 }
 
-/** Token ids of the texts, cut to MAX_TOKENS (the model's own tokenizer, special tokens included). */
+/** Token ids of the texts, cut to maxTokens (the model's own tokenizer, special tokens included). */
 List<int[]> encode(TransformerModel model, List<String> texts) {
-  return TextEncoding.encode(model.tokenizer(), texts, MAX_TOKENS, TextEncoding.Overflow.TRUNCATE).sequences();
+  return TextEncoding.encode(model.tokenizer(), texts, maxTokens, TextEncoding.Overflow.TRUNCATE).sequences();
 }
 
 /** Runs the sequences through the model in batches with the observer attached (dense attention). */
@@ -182,4 +182,27 @@ Path scratchDir(String name) throws IOException {
     }
   }
   return Files.createDirectories(dir);
+}
+
+/** Score counts of one head summed over all row-length buckets: underflow, bins, overflow. */
+long[] headScoreCounts(CalibrationState state, int layer, int head) {
+  long[] sum = null;
+  for (int b = 0; b < state.rowLengthIndex().numBuckets(); b++) {
+    long[] c = state.histogram(layer, head, b).counts();
+    if (sum == null) sum = new long[c.length];
+    for (int j = 0; j < c.length; j++) sum[j] += c[j];
+  }
+  return sum;
+}
+
+/** Every head's calibration score histogram, in the form the report measures drift against. */
+List<HeadHistogram> headHistograms(CalibrationState state) {
+  CalibrationConfig c = state.config();
+  List<HeadHistogram> out = new ArrayList<>();
+  for (int l = 0; l < state.geometry().numLayers(); l++) {
+    for (int h = 0; h < state.geometry().numHeads(); h++) {
+      out.add(HeadHistogram.withOpenEnds(l, h, c.histogramMin(), c.histogramMax(), headScoreCounts(state, l, h)));
+    }
+  }
+  return out;
 }
