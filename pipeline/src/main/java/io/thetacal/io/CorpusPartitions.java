@@ -41,7 +41,7 @@ public final class CorpusPartitions {
         if (hidden(p)) {
           continue;
         }
-        String fp = Files.isDirectory(p) ? directoryFingerprint(p) : Provenance.sha256(p);
+        String fp = Files.isDirectory(p) ? directoryFingerprint(p) : Sha256.ofFile(p);
         out.add(new CorpusPartition(dataset, p.getFileName().toString(), fp));
       }
     }
@@ -67,7 +67,7 @@ public final class CorpusPartitions {
     for (Map.Entry<String, SortedMap<String, String>> d : watermark.datasets().entrySet()) {
       StringBuilder sb = new StringBuilder();
       d.getValue().forEach((id, fp) -> sb.append(id).append('\t').append(fp).append('\n'));
-      out.put(d.getKey(), Provenance.sha256(sb.toString().getBytes(StandardCharsets.UTF_8)));
+      out.put(d.getKey(), Sha256.of(sb.toString().getBytes(StandardCharsets.UTF_8)));
     }
     return out;
   }
@@ -88,8 +88,8 @@ public final class CorpusPartitions {
     StringBuilder sb = new StringBuilder();
     for (Path f : files) {
       sb.append(dir.relativize(f).toString().replace('\\', '/')).append('\t')
-          .append(Provenance.sha256(f)).append('\n');
+          .append(Sha256.ofFile(f)).append('\n');
     }
-    return Provenance.sha256(sb.toString().getBytes(StandardCharsets.UTF_8));
+    return Sha256.of(sb.toString().getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -1,15 +1,8 @@
 package io.thetacal.io;
 
 import io.thetacal.calibration.CalibrationConfig;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -73,35 +66,18 @@ public record Provenance(
   public static Provenance capture(String modelId, String modelContentHash, CalibrationConfig config,
       Map<String, String> corpusFingerprints, long seed, Clock clock) {
     return new Provenance(modelId, modelContentHash, config, corpusFingerprints, CodeVersion.current(),
-        System.getProperty("java.vendor") + " " + System.getProperty("java.version") + " ("
-            + System.getProperty("java.vm.name") + ")",
-        System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
-            + System.getProperty("os.arch"),
-        Instant.now(clock).toString(), seed);
+        jvmDescription(), osDescription(), Instant.now(clock).toString(), seed);
   }
 
-  /** SHA-256 (lowercase hex) of bytes. */
-  public static String sha256(byte[] bytes) {
-    return HexFormat.of().formatHex(digest().digest(bytes));
+  /** The JVM an artifact is made on: vendor, version and VM name. */
+  public static String jvmDescription() {
+    return System.getProperty("java.vendor") + " " + System.getProperty("java.version") + " ("
+        + System.getProperty("java.vm.name") + ")";
   }
 
-  /** SHA-256 (lowercase hex) of a file's content, streamed. */
-  public static String sha256(Path file) throws IOException {
-    MessageDigest md = digest();
-    byte[] buf = new byte[1 << 16];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int r; (r = in.read(buf)) > 0; ) {
-        md.update(buf, 0, r);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
-  }
-
-  private static MessageDigest digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JVM lacks SHA-256", e);
-    }
+  /** The OS an artifact is made on: name, version and architecture. */
+  public static String osDescription() {
+    return System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+        + System.getProperty("os.arch");
   }
 }

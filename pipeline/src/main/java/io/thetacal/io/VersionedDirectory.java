@@ -101,7 +101,7 @@ public final class VersionedDirectory {
           if (!Files.isRegularFile(f)) {
             continue;
           }
-          files.put(f.getFileName().toString(), new FileEntry(Files.size(f), Provenance.sha256(f)));
+          files.put(f.getFileName().toString(), new FileEntry(Files.size(f), Sha256.ofFile(f)));
         }
       }
       if (files.containsKey(SUCCESS)) {
@@ -180,7 +180,7 @@ public final class VersionedDirectory {
     for (Map.Entry<String, FileEntry> e : marker.files().entrySet()) {
       Path f = dir.resolve(e.getKey());
       if (!Files.isRegularFile(f) || Files.size(f) != e.getValue().bytes()
-          || !Provenance.sha256(f).equals(e.getValue().sha256())) {
+          || !Sha256.ofFile(f).equals(e.getValue().sha256())) {
         throw new IOException(f + " does not match the size and SHA-256 recorded in " + SUCCESS);
       }
     }

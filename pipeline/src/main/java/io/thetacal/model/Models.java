@@ -1,5 +1,6 @@
 package io.thetacal.model;
 
+import io.thetacal.io.Sha256;
 import io.thetacal.model.bert.BertEncoder;
 import io.thetacal.model.bert.BertGraphMapper;
 import io.thetacal.model.bert.BertWeights;
@@ -14,9 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -87,7 +85,7 @@ public final class Models {
       throw new ModelLoadException("classpath:" + onnx + ": cannot read: " + e.getMessage(), e);
     }
     ByteBuffer buf = ByteBuffer.wrap(bytes);
-    String hash = sha256(buf.duplicate());
+    String hash = Sha256.of(buf);
     OnnxGraph graph = OnnxReader.read(buf, "classpath:" + onnx);
     BertWeights w = BertGraphMapper.map(graph);
     TextTokenizer tok = HfTokenizer.fromResource(stem + "-tokenizer.json");
@@ -112,7 +110,7 @@ public final class Models {
     BertWeights w = BertGraphMapper.map(graph);
     String hash;
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      hash = sha256(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()));
+      hash = Sha256.of(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -125,13 +123,4 @@ public final class Models {
         w.numHeads(), w.headDim(), w.hiddenSize(), w.vocabSize(), w.maxPositions());
   }
 
-  static String sha256(ByteBuffer bytes) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(bytes);
-      return HexFormat.of().formatHex(md.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

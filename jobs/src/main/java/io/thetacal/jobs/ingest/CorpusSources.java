@@ -1,5 +1,6 @@
 package io.thetacal.jobs.ingest;
 
+import io.thetacal.io.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.thetacal.jobs.config.DatasetSpec;
@@ -13,7 +14,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -339,17 +339,15 @@ public final class CorpusSources {
   // ---- fingerprints -----------------------------------------------------------------------------
 
   static String sha256(byte[] bytes) {
-    return HexFormat.of().formatHex(digest().digest(bytes));
+    return Sha256.of(bytes);
   }
 
   static String sha256(Path file) {
-    MessageDigest md = digest();
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
+    try {
+      return Sha256.ofFile(file);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + file, e);
     }
-    return HexFormat.of().formatHex(md.digest());
   }
 
   /** SHA-256 over every visible file under {@code path}, in path order: name, NUL, bytes, per file. */

@@ -7,7 +7,8 @@ import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.thetacal.jobs.Provenance;
+import io.thetacal.io.CodeVersion;
+import io.thetacal.io.Provenance;
 import io.thetacal.jobs.config.ConfigLoader;
 import io.thetacal.jobs.config.DatasetSpec;
 import io.thetacal.jobs.config.ThetacalConfig;
@@ -217,7 +218,11 @@ public final class IngestJob {
     m.put("tokenizer", tokenizerName);
     m.put("max_sequence_length", config.model().maxSequenceLength());
     m.set("ingest", ConfigLoader.json().valueToTree(config.ingest()));
-    m.set("provenance", Provenance.current());
+    ObjectNode made = m.putObject("provenance");
+    made.put("thetacal_version", CodeVersion.current());
+    made.put("created_at", java.time.Instant.now().toString());
+    made.put("java", Provenance.jvmDescription());
+    made.put("os", Provenance.osDescription());
     try {
       return ConfigLoader.json().writerWithDefaultPrettyPrinter().writeValueAsString(m);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -2,6 +2,7 @@ package io.thetacal.model.llama;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.thetacal.io.Sha256;
 import io.thetacal.model.HfTokenizer;
 import io.thetacal.model.ModelLoadException;
 import io.thetacal.model.ModelInfo;
@@ -13,10 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 
@@ -227,21 +225,10 @@ public final class LlamaModels {
   /** SHA-256 (hex) over the files' bytes in order, streamed. */
   public static String sha256(List<Path> files) {
     try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 20];
-      for (Path p : files) {
-        try (InputStream in = Files.newInputStream(p)) {
-          int r;
-          while ((r = in.read(buf)) > 0) {
-            md.update(buf, 0, r);
-          }
-        }
-      }
-      return HexFormat.of().formatHex(md.digest());
+      return Sha256.ofFiles(files);
     } catch (IOException e) {
       throw new ModelLoadException("cannot hash " + files + ": " + e.getMessage(), e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
+
 }
