@@ -143,6 +143,27 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
 
   /** Adds one attention row (scores before pruning, with the row's max and dense denominator). */
   public void update(AttentionRow row) {
+    update(row, -1);
+  }
+
+  /**
+   * An observer for top-k at calibration (TAC): the forward pass for one k of the grid runs every layer
+   * with exact top-k, and each captured row updates only that k's statistics. Row counts and score
+   * histograms are updated by the observer of the grid's first k only, so that running one pass per k
+   * counts every row once.
+   *
+   * @throws IllegalArgumentException when k is not in the grid
+   */
+  public AttentionObserver observerForK(int k) {
+    int ki = java.util.Arrays.binarySearch(ks, k);
+    if (ki < 0) {
+      throw new IllegalArgumentException("k " + k + " is not in the calibrated k grid "
+          + java.util.Arrays.toString(ks));
+    }
+    return row -> update(row, ki);
+  }
+
+  private void update(AttentionRow row, int onlyK) {
     int layer = row.layer();
     int head = row.head();
     int n = row.n();
@@ -154,9 +175,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     float[] a = row.scores();
     int off = row.offset();
     int lhb = (layer * geometry.numHeads() + head) * numBuckets + b;
-    rowsObserved++;
-    elementsObserved += n;
-    if (bins > 0) {
+    boolean shared = onlyK <= 0;
+    if (shared) {
+      rowsObserved++;
+      elementsObserved += n;
+    }
+    if (bins > 0 && shared) {
       histRows[lhb]++;
       int base = lhb * (bins + 2);
       for (int j = 0; j < n; j++) {
@@ -181,16 +205,24 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     long top = 0;
     int prev = -1;
     for (int ki = kc - 1; ki >= 0; ki--) {
+      if (onlyK >= 0 && ki < onlyK) {
+        break;
+      }
       int idx = len - 1 - ks[ki];
       int from = prev + 1;
       // positions > prev hold the previous (larger) top set; select within them
       float t = OrderStatistics.selectInPlace(s, from, len, idx - from);
+      boolean record = onlyK < 0 || ki == onlyK;
       int c = (lhb * ks.length + ki) * stride;
-      cells[c]++;
+      if (record) {
+        cells[c]++;
+      }
       if (preOffset >= 0) {
         long q = Quantization.score(t, layer, head);
-        Int128.add(cells, c + preOffset, q);
-        Int128.addSquare(cells, c + preOffset + 2, q);
+        if (record) {
+          Int128.add(cells, c + preOffset, q);
+          Int128.addSquare(cells, c + preOffset + 2, q);
+        }
         if (prev < 0) {
           for (int i = idx + 1; i < len; i++) {
             top += Quantization.mass(s[i], m);
@@ -200,9 +232,11 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
             top -= Quantization.mass(s[i], m);
           }
         }
-        Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top));
+        if (record) {
+          Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top));
+        }
       }
-      if (postOffset >= 0) {
+      if (postOffset >= 0 && record) {
         long p = Quantization.probability(t, m, d);
         Int128.add(cells, c + postOffset, p);
         Int128.addSquare(cells, c + postOffset + 2, p);
