@@ -130,6 +130,19 @@ class MergeAlgebraTest {
   }
 
   @Test
+  void onePassPerKWithObserversForKEqualsOnePassForAllK() {
+    CalibrationState all = of(ROWS);
+    CalibrationState perK = new CalibrationState(G, C);
+    for (int k : perK.kGrid()) {
+      SyntheticRows.feed(ROWS, perK.observerForK(k));
+    }
+    assertArrayEquals(all.serialize(), perK.serialize());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> perK.observerForK(3));
+    assertTrue(e.getMessage().contains("not in the calibrated k grid"), e.getMessage());
+  }
+
+  @Test
   void statesOfDifferentSettingsDoNotMerge() {
     CalibrationState a = new CalibrationState(G, C);
     CalibrationState b = new CalibrationState(G, C.withKGrid(List.of(2, 16)));

@@ -50,8 +50,8 @@ final class Fixtures {
 
   static Provenance provenance() {
     return Provenance.capture("tiny-test-model", "ab".repeat(32), CONFIG,
-        Map.of("europarl-en", Provenance.sha256("en".getBytes()),
-            "java-src", Provenance.sha256("java".getBytes())), 42L, CLOCK);
+        Map.of("europarl-en", Sha256.of("en".getBytes()),
+            "java-src", Sha256.of("java".getBytes())), 42L, CLOCK);
   }
 
   static List<Integer> lengths() {

@@ -124,6 +124,6 @@ class ThresholdManifestTest {
         () -> Provenance.capture("m", "h", Fixtures.CONFIG, Map.of("de", "xyz"), 1, Fixtures.CLOCK));
     assertTrue(e.getMessage().contains("'corpusFingerprints.de' is set to xyz"), e.getMessage());
     assertEquals("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-        Provenance.sha256("abc".getBytes()));
+        Sha256.of("abc".getBytes()));
   }
 }

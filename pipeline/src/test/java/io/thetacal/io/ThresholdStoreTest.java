@@ -43,7 +43,7 @@ class ThresholdStoreTest {
 
   static VersionRecord record(String version, String parent, boolean pass) {
     Watermark w = Watermark.empty().plus(List.of(new CorpusPartition("wiki", "part-" + version,
-        Provenance.sha256(version.getBytes(StandardCharsets.UTF_8)))));
+        Sha256.of(version.getBytes(StandardCharsets.UTF_8)))));
     return new VersionRecord(VersionRecord.FORMAT_VERSION, version, parent, "2026-11-23T10:00:00Z", w,
         1, new CandidateGate.Verdict("test", pass, List.of(pass ? "fine" : "kept/k 1.9 > 1.2"),
             "{\"pass\":" + pass + "}"));

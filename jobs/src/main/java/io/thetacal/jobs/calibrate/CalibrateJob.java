@@ -148,10 +148,6 @@ public final class CalibrateJob {
     Objects.requireNonNull(config, "config must be set before execute()");
     long t0 = System.nanoTime();
     CalibrationSettings cs = config.calibration();
-    if (cs.topKAtCalibration()) {
-      throw new ConfigException("'calibration.top_k_at_calibration' is set to true but must be false: "
-          + "calibration runs earlier layers dense in this version");
-    }
     String root = outputRoot != null ? outputRoot : config.output().root();
     Path localRoot = localPath(root);
     String modelId = config.model().id();
@@ -211,7 +207,11 @@ public final class CalibrateJob {
     CalibrationState state;
     try (Progress progress = Progress.start(spark.sparkContext(), LOG, "calibrate", totals[0],
         Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
-      CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, progress.units(),
+      boolean tac = cs.topKAtCalibrationFor(info.family());
+      if (tac) {
+        LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
+      }
+      CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),
           progress.tokens());
       int batchSize = config.model().batchSize();
       int partitions = config.spark().partitions();

@@ -21,8 +21,9 @@ import scala.Tuple2;
  * executor JVM by {@link ExecutorModels}), with one {@link CalibrationState} capturing every attention
  * row, and emits the state's bytes. Batches arrive whole and fixed (batch number → (global sequence
  * index, token ids)): a forward pass's floating-point results may depend on what else is in its batch,
- * so batches must not depend on the partitioning for the thresholds to be bitwise reproducible. Empty
- * partitions emit nothing.
+ * so batches must not depend on the partitioning for the thresholds to be bitwise reproducible. With
+ * top-k at calibration each batch runs once per k of the grid, every layer with exact top-k, and each
+ * pass updates only its k's statistics. Empty partitions emit nothing.
  */
 final class CalibratePartition
     implements FlatMapFunction<Iterator<Tuple2<Long, Iterable<Tuple2<Long, int[]>>>>, byte[]> {
@@ -31,14 +32,16 @@ final class CalibratePartition
   private final String modelId;
   private final CalibrationGeometry geometry;
   private final CalibrationConfig config;
+  private final boolean topKAtCalibration;
   private final LongAccumulator sequencesDone;
   private final LongAccumulator tokensDone;
 
   CalibratePartition(String modelId, CalibrationGeometry geometry, CalibrationConfig config,
-      LongAccumulator sequencesDone, LongAccumulator tokensDone) {
+      boolean topKAtCalibration, LongAccumulator sequencesDone, LongAccumulator tokensDone) {
     this.modelId = modelId;
     this.geometry = geometry;
     this.config = config;
+    this.topKAtCalibration = topKAtCalibration;
     this.sequencesDone = sequencesDone;
     this.tokensDone = tokensDone;
   }
@@ -60,7 +63,14 @@ final class CalibratePartition
         batch.add(m._2());
         tokens += m._2().length;
       }
-      model.forward(new ForwardRequest(batch, AttentionMode.dense(), state, false, false));
+      if (topKAtCalibration) {
+        for (int k : config.kGrid()) {
+          model.forward(new ForwardRequest(batch, AttentionMode.topK(k), state.observerForK(k), false,
+              false));
+        }
+      } else {
+        model.forward(new ForwardRequest(batch, AttentionMode.dense(), state, false, false));
+      }
       sequencesDone.add(batch.size());
       tokensDone.add(tokens);
     }

@@ -14,7 +14,8 @@ import java.util.Set;
  * @param sigmaAdd θ = mean + sigma_add · std of the per-row thresholds (0.1 in the paper)
  * @param placements pre- and/or post-softmax placement
  * @param estimator how θ is derived from the statistics
- * @param topKAtCalibration run earlier layers with exact top-k while calibrating later ones (TAC)
+ * @param topKAtCalibration run every layer with exact top-k, one pass per k, so that each layer is
+ *     calibrated on the activations it sees when sparse (TAC); absent: on for decoders, off for encoders
  * @param maxSequences calibrate on at most this many sequences (0: all), chosen by a seeded hash
  * @param holdoutSequences holdout sequences (at most) for the in-domain check of kept elements / k; 0
  *     skips the check
@@ -25,7 +26,7 @@ public record CalibrationSettings(
     double sigmaAdd,
     List<Placement> placements,
     Estimator estimator,
-    @JsonProperty("top_k_at_calibration") boolean topKAtCalibration,
+    @JsonProperty("top_k_at_calibration") Boolean topKAtCalibration,
     long maxSequences,
     int holdoutSequences) {
 
@@ -33,6 +34,12 @@ public record CalibrationSettings(
     datasets = datasets == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(datasets));
     kGrid = kGrid == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(kGrid));
     placements = placements == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(placements));
+  }
+
+  /** Whether calibration runs with top-k at calibration for a model of this family. */
+  public boolean topKAtCalibrationFor(io.thetacal.model.ModelFamily family) {
+    return topKAtCalibration != null ? topKAtCalibration
+        : family == io.thetacal.model.ModelFamily.DECODER;
   }
 
   /** Estimators of θ from the calibration statistics. */

@@ -102,6 +102,40 @@ class CalibrateJobTest {
   }
 
   @Test
+  void topKAtCalibrationLeavesTheFirstLayerAsDenseAndChangesDeeperLayersReproducibly() throws Exception {
+    CalibrateResult dense = ThetacalJobs.get(spark).calibrate()
+        .config(config("calibration.placements=pre_softmax")).outputRoot(root).version("dense").execute();
+    CalibrateResult tac1 = ThetacalJobs.get(spark).calibrate().config(config(
+        "calibration.placements=pre_softmax", "calibration.top_k_at_calibration=true",
+        "spark.partitions=1")).outputRoot(root).version("tac1").execute();
+    CalibrateResult tac3 = ThetacalJobs.get(spark).calibrate().config(config(
+        "calibration.placements=pre_softmax", "calibration.top_k_at_calibration=true",
+        "spark.partitions=3")).outputRoot(root).version("tac3").execute();
+    Path d = Path.of(dense.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin");
+    Path t1 = Path.of(tac1.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin");
+    Path t3 = Path.of(tac3.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin");
+    assertArrayEquals(Files.readAllBytes(t1), Files.readAllBytes(t3));
+    CalibrationState ds = StateFiles.read(d);
+    CalibrationState ts = StateFiles.read(t1);
+    assertEquals(ds.rowsObserved(), ts.rowsObserved(), "each row is counted once, not once per k");
+    int[] ks = ds.kGrid();
+    boolean deeperDiffers = false;
+    for (int h = 0; h < ds.geometry().numHeads(); h++) {
+      for (int b = 0; b < ds.rowLengthIndex().numBuckets(); b++) {
+        for (int ki = 0; ki < ks.length; ki++) {
+          // Layer 0 sees the embeddings, whatever the attention mode: its statistics are the dense ones.
+          assertEquals(ds.moments(Placement.PRE_SOFTMAX, 0, h, b, ki),
+              ts.moments(Placement.PRE_SOFTMAX, 0, h, b, ki));
+          int last = ds.geometry().numLayers() - 1;
+          deeperDiffers |= !ds.moments(Placement.PRE_SOFTMAX, last, h, b, ki)
+              .equals(ts.moments(Placement.PRE_SOFTMAX, last, h, b, ki));
+        }
+      }
+    }
+    assertTrue(deeperDiffers, "top-k at calibration must change the statistics of deeper layers");
+  }
+
+  @Test
   void holdoutCheckIsRecorded() {
     CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config()).outputRoot(root).version("h")
         .execute();
