@@ -34,8 +34,8 @@ public final class Thetacal {
     COMMANDS.put("ingest", "raw sources -> Parquet calibration datasets under <out>/corpora");
     COMMANDS.put("calibrate", "calibration datasets -> Top-theta thresholds under <out>/thresholds");
     COMMANDS.put("inspect", "one text through the model -> attention scores as Parquet");
-    COMMANDS.put("report", "thresholds x holdout datasets -> report.html/json/parquet under <out>/report");
     COMMANDS.put("run", "ingest, calibrate (once per calibration dataset) and report, end to end");
+    COMMANDS.put("report", "thresholds x holdout datasets -> report.html/json/parquet under <out>/report");
   }
 
   private Thetacal() {
@@ -267,7 +267,8 @@ public final class Thetacal {
           case "--out" -> o.out = value != null ? value : next(args, ++i, a);
           case "--set" -> o.sets.add(next(args, ++i, a));
           case "--dataset" -> o.datasets.add(only(command, "ingest", a, value != null ? value : next(args, ++i, a)));
-          case "--version" -> o.version = only(command, command.equals("run") ? "run" : "calibrate", a, value != null ? value : next(args, ++i, a));
+          case "--version" -> o.version = onlyOf(command, List.of("calibrate", "run"), a,
+              value != null ? value : next(args, ++i, a));
           case "--model" -> o.model = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
           case "--text" -> o.text = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
           case "--tokens" -> o.tokens = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
@@ -290,6 +291,13 @@ public final class Thetacal {
         throw new UsageException("option " + option + " needs a value");
       }
       return args.get(i);
+    }
+
+    private static String onlyOf(String command, List<String> allowed, String option, String value) {
+      if (!allowed.contains(command)) {
+        throw new UsageException("option " + option + " applies to " + String.join(", ", allowed) + " only");
+      }
+      return value;
     }
 
     private static String only(String command, String allowed, String option, String value) {
