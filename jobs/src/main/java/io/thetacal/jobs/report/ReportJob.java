@@ -12,6 +12,7 @@ import io.thetacal.calibration.HistogramCell;
 import io.thetacal.calibration.ThresholdTable;
 import io.thetacal.io.CodeVersion;
 import io.thetacal.io.StateFiles;
+import io.thetacal.io.ThresholdStore;
 import io.thetacal.io.ThresholdManifest;
 import io.thetacal.io.VersionedDirectory;
 import io.thetacal.jobs.config.CalibrationSettings;
@@ -58,9 +59,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code thetacal report}: do thresholds calibrated on one dataset hold on another? Reads the newest
- * threshold version of every calibration dataset (set) and placement under
- * {@code <out>/thresholds/<placement>/}, samples the holdout split of the evaluation datasets with
+ * {@code thetacal report}: do thresholds calibrated on one dataset hold on another? Reads, per
+ * placement, the current version of the store under {@code <out>/thresholds/<placement>/} and the newest
+ * version of every other calibration dataset (set) there, samples the holdout split of the evaluation datasets with
  * Spark, measures every cell with {@link ReportEvaluator} on the driver, judges them with {@link Gates}
  * and writes {@code <out>/report/report.parquet} (one row per cell), {@code report.json} and the
  * self-contained {@code report.html} ({@link HtmlReport}).
@@ -217,6 +218,15 @@ public final class ReportJob {
           String label = String.join("+", m.provenance().corpusFingerprints().keySet());
           newest.put(label, v);
           manifests.put(label, m);
+        }
+        if (Files.exists(vd.root().resolve(ThresholdStore.POINTER))) {
+          String current = new ThresholdStore(vd.root(), java.time.Clock.systemUTC()).current().orElseThrow();
+          ThresholdManifest m = ThresholdManifest.read(vd.open(current).resolve(ThresholdManifest.FILE_NAME));
+          if (m.provenance().modelContentHash().equals(modelHash)) {
+            String label = String.join("+", m.provenance().corpusFingerprints().keySet());
+            newest.put(label, current);
+            manifests.put(label, m);
+          }
         }
         for (Map.Entry<String, String> e : newest.entrySet()) {
           Path dir = vd.open(e.getValue());
