@@ -36,6 +36,10 @@ public final class Thetacal {
     COMMANDS.put("inspect", "one text through the model -> attention scores as Parquet");
     COMMANDS.put("run", "ingest, calibrate (once per calibration dataset) and report, end to end");
     COMMANDS.put("report", "thresholds x holdout datasets -> report.html/json/parquet under <out>/report");
+    COMMANDS.put("refresh", "calibrate new corpus partitions into the current version, gate, publish");
+    COMMANDS.put("versions", "list threshold versions: time, data watermark, gate, current");
+    COMMANDS.put("promote", "make VERSION current");
+    COMMANDS.put("rollback", "make the version before the current one current");
   }
 
   private Thetacal() {
@@ -58,6 +62,9 @@ public final class Thetacal {
     if (!COMMANDS.containsKey(command)) {
       err.println("thetacal: unknown command '" + command + "', known: " + String.join(", ", COMMANDS.keySet()));
       return 2;
+    }
+    if (StoreCommands.handles(command)) {
+      return StoreCommands.run(command, List.of(args).subList(1, args.length), out, err);
     }
     Options o;
     try {
@@ -222,6 +229,11 @@ public final class Thetacal {
     sb.append("  --version NAME      version to publish (default: UTC time, e.g. v20261123T104500Z)\n");
     sb.append("run:\n");
     sb.append("  --version NAME      base version name (one version per calibration dataset: NAME-DATASET)\n");
+    sb.append("refresh --conf conf/refresh.yaml | versions | promote VERSION | rollback:\n");
+    sb.append("  --conf FILE         a refresh config (conf/refresh.yaml): its output root and placement\n");
+    sb.append("  --out DIR           output root (versions, promote, rollback without a refresh config)\n");
+    sb.append("  --placement P       pre_softmax (default) or post_softmax\n");
+    sb.append("  exit codes: 0 published / nothing new / switched, 3 rejected by the gate, 4 store locked\n");
     sb.append("ingest:\n");
     sb.append("  --dataset NAME      ingest only this dataset (repeatable)\n");
     sb.append("inspect:\n");
