@@ -69,8 +69,7 @@ public record ThetacalConfig(
       calibration.validate("calibration", p, corpora == null ? Set.of() : names());
     }
     if (!p.missing("report", report)) {
-      report.validate("report", p, corpora == null ? Set.of() : names(),
-          calibration == null ? null : calibration.kGrid());
+      report.validate("report", p, corpora == null ? Set.of() : names());
     }
     if (!p.missing("spark", spark)) {
       spark.validate("spark", p);

@@ -132,6 +132,12 @@ public final class ReportJob {
     TransformerModel model = ExecutorModels.model(modelId);
     ModelInfo info = model.info();
 
+    for (int i = 0; i < rs.ks().size(); i++) {
+      if (!cs.kGrid().contains(rs.ks().get(i))) {
+        throw new ConfigException("'report.ks[" + i + "]' is set to " + rs.ks().get(i)
+            + " but must be one of 'calibration.k_grid' " + cs.kGrid());
+      }
+    }
     List<Published> published = published(localRoot, cs.placements(), modelId, info.contentHash());
     List<ReportEvaluator.EvalDataset> datasets = evaluationDatasets(root, rs, info);
     ReportEvaluator.Grid grid = new ReportEvaluator.Grid(rs.ks(), cs.placements(), rs.compensations(),

@@ -136,8 +136,8 @@ class ReportJobTest {
 
   @Test
   void aKOutsideTheCalibratedGridIsRefusedNamingTheKey() {
-    var e = assertThrows(ConfigException.class, () -> ConfigLoader.fromYaml(CONF, "test",
-        List.of("report.ks=4,32")));
+    var c = ConfigLoader.fromYaml(CONF, "test", List.of("report.ks=4,32")).withOutputRoot(out.toString());
+    var e = assertThrows(ConfigException.class, () -> new ReportJob(spark).config(c).execute());
     assertTrue(e.getMessage().contains("'report.ks[1]' is set to 32 but must be one of 'calibration.k_grid'"),
         e.getMessage());
   }
