@@ -75,8 +75,9 @@ import org.slf4j.LoggerFactory;
  * (exact integer sums, so the result is bitwise the same for any partitioning or cluster); thresholds
  * for every k of the grid and every placement come from that one pass. Each placement is published as
  * an immutable version under {@code <out>/thresholds/<placement>/<version>/} (thresholds.json,
- * thresholds.parquet, histograms.parquet, thresholds.arrow, state.bin, and a _SUCCESS marker written
- * last). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
+ * thresholds.parquet, histograms.parquet, thresholds.arrow, state.bin, version.json with the data
+ * watermark that makes the version refreshable, and a _SUCCESS marker written last), and becomes the
+ * placement store's CURRENT version (under the store lock, as a refresh publishes). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
  */
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.thetacal.attention.Placement;
+import io.thetacal.io.StoreLock;
 import io.thetacal.io.ThresholdStore;
 import io.thetacal.io.VersionRecord;
 import io.thetacal.jobs.SharedSpark;
@@ -160,5 +161,20 @@ class RefreshCliTest {
     assertTrue(stderr.contains("v9"), stderr);
     assertEquals(2, cli("promote", "--out", out.toString()));
     assertTrue(stderr.contains("which version?"), stderr);
+  }
+
+  @Test
+  @Order(6)
+  void aHeldStoreLockStopsRefreshAndRollbackWithExitCode4NamingTheHolder() throws Exception {
+    ThresholdStore store = RefreshJob.store(out, Placement.PRE_SOFTMAX, Clock.systemUTC());
+    String before = store.current().orElseThrow();
+    try (StoreLock held = store.lock("refresh")) {
+      assertEquals(4, cli("rollback", "--conf", refreshConf.toString()));
+      assertTrue(stderr.contains("holds the threshold store lock")
+          && stderr.contains("pid " + ProcessHandle.current().pid()), stderr);
+      assertEquals(4, cli("refresh", "--conf", refreshConf.toString()));
+      assertTrue(stderr.contains("holds the threshold store lock"), stderr);
+    }
+    assertEquals(before, store.current().orElseThrow());
   }
 }
