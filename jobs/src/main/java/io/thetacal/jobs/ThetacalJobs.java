@@ -3,6 +3,7 @@ package io.thetacal.jobs;
 import io.thetacal.jobs.calibrate.CalibrateJob;
 import io.thetacal.jobs.ingest.IngestJob;
 import io.thetacal.jobs.inspect.InspectJob;
+import io.thetacal.jobs.report.ReportJob;
 import org.apache.spark.sql.SparkSession;
 
 /** The one entry point to thetacal's Spark jobs: each returns a fluent job whose execute() yields a result. */
@@ -30,5 +31,10 @@ public final class ThetacalJobs {
   /** One input through a model, attention scores and probabilities as Parquet. */
   public InspectJob inspect() {
     return new InspectJob(spark);
+  }
+
+  /** Published thresholds and holdout datasets to a robustness report. */
+  public ReportJob report() {
+    return new ReportJob(spark);
   }
 }

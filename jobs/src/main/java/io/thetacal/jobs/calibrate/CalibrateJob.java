@@ -21,7 +21,13 @@ import io.thetacal.calibration.RowLengthIndex;
 import io.thetacal.calibration.ScoreHistogram;
 import io.thetacal.calibration.ThresholdCell;
 import io.thetacal.calibration.ThresholdTable;
+import io.thetacal.calibration.Watermark;
+import io.thetacal.io.CandidateGate;
+import io.thetacal.io.CorpusPartitions;
 import io.thetacal.io.Provenance;
+import io.thetacal.io.StoreLock;
+import io.thetacal.io.ThresholdStore;
+import io.thetacal.io.VersionRecord;
 import io.thetacal.io.ThresholdArtifacts;
 import io.thetacal.io.ThresholdManifest;
 import io.thetacal.io.VersionedDirectory;
@@ -69,8 +75,9 @@ import org.slf4j.LoggerFactory;
  * (exact integer sums, so the result is bitwise the same for any partitioning or cluster); thresholds
  * for every k of the grid and every placement come from that one pass. Each placement is published as
  * an immutable version under {@code <out>/thresholds/<placement>/<version>/} (thresholds.json,
- * thresholds.parquet, histograms.parquet, thresholds.arrow, state.bin, and a _SUCCESS marker written
- * last). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
+ * thresholds.parquet, histograms.parquet, thresholds.arrow, state.bin, version.json with the data
+ * watermark that makes the version refreshable, and a _SUCCESS marker written last), and becomes the
+ * placement store's CURRENT version (under the store lock, as a refresh publishes). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
  */
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
@@ -204,36 +211,7 @@ public final class CalibrateJob {
         totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
         CalibrationState.sizeBytesFor(geometry, cc));
 
-    CalibrationState state;
-    try (Progress progress = Progress.start(spark.sparkContext(), LOG, "calibrate", totals[0],
-        Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
-      boolean tac = cs.topKAtCalibrationFor(info.family());
-      if (tac) {
-        LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
-      }
-      CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),
-          progress.tokens());
-      int batchSize = config.model().batchSize();
-      int partitions = config.spark().partitions();
-      byte[] merged = JobSupport.withJobGroup(spark, "thetacal-calibrate-capture",
-          "calibrate: capture attention of " + totals[0] + " sequences with " + modelId, () ->
-              input.orderBy(col("n_tokens"), col("order_key")).select("input_ids").javaRDD()
-                  .zipWithIndex()
-                  .mapToPair(t -> new scala.Tuple2<>(t._2() / batchSize,
-                      new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(0)))))
-                  .groupByKey(partitions)
-                  .mapPartitions(fn)
-                  .treeReduce(CalibrateJob::merge, 2));
-      state = CalibrationState.deserialize(merged);
-      LOG.info(progress.line());
-    } catch (RuntimeException e) {
-      NonFiniteScoreException nf = find(e, NonFiniteScoreException.class);
-      if (nf != null) {
-        throw new CalibrateException("Model " + modelId + " produced a non-finite attention score at layer "
-            + nf.layer() + ", head " + nf.head() + ": " + nf.getMessage() + "; the model is broken", nf);
-      }
-      throw e;
-    }
+    CalibrationState state = capture(input, totals[0], geometry, cc);
 
     List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
         : holdout(checked, cs.holdoutSequences(), seed);
@@ -241,6 +219,7 @@ public final class CalibrateJob {
     Map<Placement, Long> cells = new EnumMap<>(Placement.class);
     Map<Placement, HoldoutCheck.Result> checks = new EnumMap<>(Placement.class);
     Provenance provenance = Provenance.capture(modelId, info.contentHash(), cc, fingerprints, seed, clock);
+    Watermark watermark = watermark(localRoot, cs.datasets());
     Map<String, Long> counts = new TreeMap<>();
     counts.put("sequences", totals[0]);
     counts.put("tokens", totals[1]);
@@ -256,16 +235,24 @@ public final class CalibrateJob {
       }
       ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check);
       VersionedDirectory dir = new VersionedDirectory(localRoot.resolve("thresholds").resolve(placementDir(placement)));
+      ThresholdStore store = new ThresholdStore(dir.root(), clock);
+      VersionRecord record = new VersionRecord(VersionRecord.FORMAT_VERSION, publishVersion, null,
+          provenance.createdAt(), watermark, watermark.partitionCount(), new CandidateGate.Verdict("calibrate",
+              true, List.of("full calibration" + (check == null ? "" : String.format(Locale.ROOT,
+                  "; holdout kept/k worst |ratio-1| %.3f", check.worstDeviation()))), null));
       Path published = JobSupport.withJobGroup(spark, "thetacal-calibrate-write",
           "calibrate: write " + placementDir(placement) + " thresholds " + publishVersion, () -> {
-            try {
-              return dir.publish(publishVersion, staging -> {
+            try (StoreLock lock = store.lock("calibrate")) {
+              Path d = dir.publish(publishVersion, staging -> {
+                record.write(staging.resolve(VersionRecord.FILE_NAME));
                 ThresholdArtifacts.write(staging, table, state, manifest);
                 JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
                     staging.resolve("thresholds.parquet"));
                 JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
                     staging.resolve("histograms.parquet"));
               });
+              store.promote(lock, publishVersion);
+              return d;
             } catch (IOException e) {
               throw new UncheckedIOException("Cannot publish thresholds under " + dir.root(), e);
             }
@@ -280,6 +267,48 @@ public final class CalibrateJob {
         + " in %.1f s", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
         elapsed.toMillis() / 1000.0));
     return result;
+  }
+
+  /**
+   * The merged calibration state of the given sequences (columns input_ids, n_tokens, order_key): a
+   * fixed global order (length, then the order key) cut into batches of {@code model.batch_size},
+   * spread over {@code spark.partitions}, captured per partition and tree-merged. Also the seam a
+   * refresh calibrates its new partitions through.
+   */
+  public CalibrationState capture(Dataset<Row> input, long sequences, CalibrationGeometry geometry,
+      CalibrationConfig cc) {
+    Objects.requireNonNull(config, "config must be set before capture()");
+    String modelId = config.model().id();
+    try (Progress progress = Progress.start(spark.sparkContext(), LOG, "calibrate", sequences,
+        Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
+      boolean tac = config.calibration().topKAtCalibrationFor(ExecutorModels.model(modelId).info().family());
+      if (tac) {
+        LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
+      }
+      CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),
+          progress.tokens());
+      int batchSize = config.model().batchSize();
+      int partitions = config.spark().partitions();
+      byte[] merged = JobSupport.withJobGroup(spark, "thetacal-calibrate-capture",
+          "calibrate: capture attention of " + sequences + " sequences with " + modelId, () ->
+              input.orderBy(col("n_tokens"), col("order_key")).select("input_ids").javaRDD()
+                  .zipWithIndex()
+                  .mapToPair(t -> new scala.Tuple2<>(t._2() / batchSize,
+                      new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(0)))))
+                  .groupByKey(partitions)
+                  .mapPartitions(fn)
+                  .treeReduce(CalibrateJob::merge, 2));
+      CalibrationState state = CalibrationState.deserialize(merged);
+      LOG.info(progress.line());
+      return state;
+    } catch (RuntimeException e) {
+      NonFiniteScoreException nf = find(e, NonFiniteScoreException.class);
+      if (nf != null) {
+        throw new CalibrateException("Model " + modelId + " produced a non-finite attention score at layer "
+            + nf.layer() + ", head " + nf.head() + ": " + nf.getMessage() + "; the model is broken", nf);
+      }
+      throw e;
+    }
   }
 
   static int[] toIntArray(List<Integer> ids) {
@@ -307,6 +336,19 @@ public final class CalibrateJob {
           + " atomically on a local file system; use a local path");
     }
     return Path.of(root).toAbsolutePath();
+  }
+
+  /** Every ingested partition file of the datasets: a refresh of this version skips them. */
+  private static Watermark watermark(Path localRoot, List<String> datasets) {
+    Map<String, Path> roots = new TreeMap<>();
+    for (String d : datasets) {
+      roots.put(d, localRoot.resolve("corpora").resolve("dataset=" + d));
+    }
+    try {
+      return Watermark.empty().plus(CorpusPartitions.scanAll(roots));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot fingerprint the partitions of " + roots.values(), e);
+    }
   }
 
   private Map<String, String> fingerprints(String root, List<String> datasets, String modelId,

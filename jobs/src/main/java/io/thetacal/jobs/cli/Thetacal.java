@@ -10,6 +10,8 @@ import io.thetacal.jobs.ingest.DatasetIngestResult;
 import io.thetacal.jobs.ingest.IngestException;
 import io.thetacal.jobs.ingest.IngestResult;
 import io.thetacal.jobs.inspect.InspectResult;
+import io.thetacal.jobs.report.ReportException;
+import io.thetacal.jobs.report.ReportResult;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,7 +34,12 @@ public final class Thetacal {
     COMMANDS.put("ingest", "raw sources -> Parquet calibration datasets under <out>/corpora");
     COMMANDS.put("calibrate", "calibration datasets -> Top-theta thresholds under <out>/thresholds");
     COMMANDS.put("inspect", "one text through the model -> attention scores as Parquet");
-    COMMANDS.put("run", "ingest, then calibrate, with the same configuration and output root");
+    COMMANDS.put("run", "ingest, calibrate (once per calibration dataset) and report, end to end");
+    COMMANDS.put("report", "thresholds x holdout datasets -> report.html/json/parquet under <out>/report");
+    COMMANDS.put("refresh", "calibrate new corpus partitions into the current version, gate, publish");
+    COMMANDS.put("versions", "list threshold versions: time, data watermark, gate, current");
+    COMMANDS.put("promote", "make VERSION current");
+    COMMANDS.put("rollback", "make the version before the current one current");
   }
 
   private Thetacal() {
@@ -55,6 +62,9 @@ public final class Thetacal {
     if (!COMMANDS.containsKey(command)) {
       err.println("thetacal: unknown command '" + command + "', known: " + String.join(", ", COMMANDS.keySet()));
       return 2;
+    }
+    if (StoreCommands.handles(command)) {
+      return StoreCommands.run(command, List.of(args).subList(1, args.length), out, err);
     }
     Options o;
     try {
@@ -82,10 +92,8 @@ public final class Thetacal {
         case "ingest" -> ingest(spark, config, o, out);
         case "calibrate" -> calibrate(spark, config, o, out);
         case "inspect" -> inspect(spark, config, o, out);
-        case "run" -> {
-          int code = ingest(spark, config, o, out);
-          yield code != 0 ? code : calibrate(spark, config, o, out);
-        }
+        case "report" -> report(spark, config, out);
+        case "run" -> runAll(spark, config, o, out);
         default -> {
           err.println("thetacal " + command + ": not available in this build yet");
           yield 1;
@@ -94,7 +102,7 @@ public final class Thetacal {
     } catch (ConfigException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 2;
-    } catch (IngestException | CalibrateException e) {
+    } catch (IngestException | CalibrateException | ReportException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 1;
     }
@@ -179,6 +187,34 @@ public final class Thetacal {
     return 0;
   }
 
+  private static int report(SparkSession spark, ThetacalConfig config, PrintStream out) {
+    ReportResult r = ThetacalJobs.get(spark).report().config(config).execute();
+    r.thresholds().forEach((k, dir) -> out.printf(Locale.ROOT, "  thresholds %-28s %s%n", k, dir));
+    out.printf(Locale.ROOT, "report: %d cells, %d pass all gates, %d forward passes, %.1f s%n", r.cells(),
+        r.passed(), r.forwardPasses(), r.elapsed().toMillis() / 1000.0);
+    out.println("  " + r.parquet());
+    out.println("  " + r.json());
+    out.println("report.html: " + r.html());
+    return 0;
+  }
+
+  /** Ingest, calibrate once per calibration dataset (so the report has one row per dataset), report. */
+  private static int runAll(SparkSession spark, ThetacalConfig config, Options o, PrintStream out) {
+    long t0 = System.nanoTime();
+    ingest(spark, config, o, out);
+    String base = o.version != null ? o.version
+        : io.thetacal.io.VersionedDirectory.timestampVersion(java.time.Clock.systemUTC());
+    for (String d : config.calibration().datasets()) {
+      ThetacalConfig one = config.withCalibrationDatasets(List.of(d));
+      Options single = new Options();
+      single.version = config.calibration().datasets().size() == 1 ? base : base + "-" + d;
+      calibrate(spark, one, single, out);
+    }
+    report(spark, config, out);
+    out.printf(Locale.ROOT, "run: done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    return 0;
+  }
+
   static String usage() {
     StringBuilder sb = new StringBuilder();
     sb.append("usage: thetacal JOB --conf conf/FILE.yaml [--out DIR] [--set key=value ...]\n\n");
@@ -191,6 +227,13 @@ public final class Thetacal {
     sb.append("  --print-config      print the effective configuration and exit\n");
     sb.append("calibrate:\n");
     sb.append("  --version NAME      version to publish (default: UTC time, e.g. v20261123T104500Z)\n");
+    sb.append("run:\n");
+    sb.append("  --version NAME      base version name (one version per calibration dataset: NAME-DATASET)\n");
+    sb.append("refresh --conf conf/refresh.yaml | versions | promote VERSION | rollback:\n");
+    sb.append("  --conf FILE         a refresh config (conf/refresh.yaml): its output root and placement\n");
+    sb.append("  --out DIR           output root (versions, promote, rollback without a refresh config)\n");
+    sb.append("  --placement P       pre_softmax (default) or post_softmax\n");
+    sb.append("  exit codes: 0 published / nothing new / switched, 3 rejected by the gate, 4 store locked\n");
     sb.append("ingest:\n");
     sb.append("  --dataset NAME      ingest only this dataset (repeatable)\n");
     sb.append("inspect:\n");

@@ -5,7 +5,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Everything a thetacal job reads: the model, the corpora, ingest, calibration, Spark and output settings.
+ * Everything a thetacal job reads: the model, the corpora, ingest, calibration, report, Spark and output
+ * settings.
  * Built by {@link ConfigLoader} from the embedded {@code default.yaml}, a user file and {@code --set}
  * overrides, and validated as a whole, so that a job never starts on a half-valid configuration.
  */
@@ -14,6 +15,7 @@ public record ThetacalConfig(
     List<DatasetSpec> corpora,
     IngestSettings ingest,
     CalibrationSettings calibration,
+    ReportSettings report,
     SparkSettings spark,
     OutputSettings output) {
 
@@ -29,7 +31,15 @@ public record ThetacalConfig(
   }
 
   public ThetacalConfig withOutputRoot(String root) {
-    return new ThetacalConfig(model, corpora, ingest, calibration, spark, new OutputSettings(root));
+    return new ThetacalConfig(model, corpora, ingest, calibration, report, spark, new OutputSettings(root));
+  }
+
+  /** The same configuration calibrating on other datasets. */
+  public ThetacalConfig withCalibrationDatasets(List<String> datasets) {
+    CalibrationSettings c = calibration;
+    return new ThetacalConfig(model, corpora, ingest, new CalibrationSettings(datasets, c.kGrid(), c.sigmaAdd(),
+        c.placements(), c.estimator(), c.topKAtCalibration(), c.maxSequences(), c.holdoutSequences()), report,
+        spark, output);
   }
 
   void validate(Problems p) {
@@ -57,6 +67,9 @@ public record ThetacalConfig(
     }
     if (!p.missing("calibration", calibration)) {
       calibration.validate("calibration", p, corpora == null ? Set.of() : names());
+    }
+    if (!p.missing("report", report)) {
+      report.validate("report", p, corpora == null ? Set.of() : names());
     }
     if (!p.missing("spark", spark)) {
       spark.validate("spark", p);
