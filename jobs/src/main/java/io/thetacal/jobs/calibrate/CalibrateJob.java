@@ -159,6 +159,8 @@ public final class CalibrateJob {
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     CalibrationConfig cc = calibrationConfig(cs);
+    checkBounds(geometry, cc, config.model().batchSize(), Math.min(config.model().maxSequenceLength(),
+        info.maxPositions()));
     String publishVersion = version != null ? version : VersionedDirectory.timestampVersion(clock);
     for (Placement p : cc.placements()) {
       if (Files.exists(localRoot.resolve("thresholds").resolve(placementDir(p)).resolve(publishVersion))) {
@@ -280,6 +282,26 @@ public final class CalibrateJob {
         + " in %.1f s", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
         elapsed.toMillis() / 1000.0));
     return result;
+  }
+
+  /**
+   * Refuses, before any Spark job starts, settings whose per-task memory exceeds what one task can hold:
+   * the calibration state ({@link CalibrationState#MAX_STATE_BYTES}) and the token ids of one batch.
+   */
+  static void checkBounds(CalibrationGeometry geometry, CalibrationConfig cc, int batchSize, int maxLength) {
+    long state = CalibrationState.sizeBytesFor(geometry, cc);
+    if (state > CalibrationState.MAX_STATE_BYTES) {
+      throw new ConfigException("'calibration.k_grid' (" + cc.kGrid().size() + " values) and "
+          + "'calibration.placements' " + cc.placements() + " give a calibration state of " + state
+          + " bytes for " + geometry + ", more than the " + CalibrationState.MAX_STATE_BYTES
+          + " bytes one state can hold; shorten 'calibration.k_grid' or keep one placement");
+    }
+    long batch = CalibratePartition.batchBytesFor(batchSize, maxLength);
+    if (batch > CalibratePartition.MAX_BATCH_BYTES) {
+      throw new ConfigException("'model.batch_size' is set to " + batchSize + " but with "
+          + maxLength + " tokens per sequence one batch holds " + batch + " bytes of token ids, more than "
+          + CalibratePartition.MAX_BATCH_BYTES + "; lower 'model.batch_size' or 'model.max_sequence_length'");
+    }
   }
 
   static int[] toIntArray(List<Integer> ids) {
