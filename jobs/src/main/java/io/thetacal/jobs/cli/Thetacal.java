@@ -32,6 +32,7 @@ public final class Thetacal {
     COMMANDS.put("ingest", "raw sources -> Parquet calibration datasets under <out>/corpora");
     COMMANDS.put("calibrate", "calibration datasets -> Top-theta thresholds under <out>/thresholds");
     COMMANDS.put("inspect", "one text through the model -> attention scores as Parquet");
+    COMMANDS.put("run", "ingest, then calibrate, with the same configuration and output root");
   }
 
   private Thetacal() {
@@ -81,6 +82,10 @@ public final class Thetacal {
         case "ingest" -> ingest(spark, config, o, out);
         case "calibrate" -> calibrate(spark, config, o, out);
         case "inspect" -> inspect(spark, config, o, out);
+        case "run" -> {
+          int code = ingest(spark, config, o, out);
+          yield code != 0 ? code : calibrate(spark, config, o, out);
+        }
         default -> {
           err.println("thetacal " + command + ": not available in this build yet");
           yield 1;
@@ -231,7 +236,8 @@ public final class Thetacal {
           case "--out" -> o.out = value != null ? value : next(args, ++i, a);
           case "--set" -> o.sets.add(next(args, ++i, a));
           case "--dataset" -> o.datasets.add(only(command, "ingest", a, value != null ? value : next(args, ++i, a)));
-          case "--version" -> o.version = only(command, "calibrate", a, value != null ? value : next(args, ++i, a));
+          case "--version" -> o.version = onlyOf(command, List.of("calibrate", "run"), a,
+              value != null ? value : next(args, ++i, a));
           case "--model" -> o.model = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
           case "--text" -> o.text = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
           case "--tokens" -> o.tokens = only(command, "inspect", a, value != null ? value : next(args, ++i, a));
@@ -254,6 +260,13 @@ public final class Thetacal {
         throw new UsageException("option " + option + " needs a value");
       }
       return args.get(i);
+    }
+
+    private static String onlyOf(String command, List<String> allowed, String option, String value) {
+      if (!allowed.contains(command)) {
+        throw new UsageException("option " + option + " applies to " + String.join(", ", allowed) + " only");
+      }
+      return value;
     }
 
     private static String only(String command, String allowed, String option, String value) {

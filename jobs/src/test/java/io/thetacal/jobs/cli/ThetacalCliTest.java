@@ -20,7 +20,7 @@ class ThetacalCliTest {
   @Test
   void unknownCommandListsTheKnownOnes() {
     assertEquals(2, run("calibrat"));
-    assertTrue(err.toString().contains("unknown command 'calibrat', known: ingest, calibrate, inspect"),
+    assertTrue(err.toString().contains("unknown command 'calibrat', known: ingest, calibrate, inspect, run"),
         err.toString());
   }
 
