@@ -21,11 +21,19 @@ public final class HfTokenizer implements TextTokenizer {
     this.name = name;
   }
 
-  /** Loads a tokenizer.json file. */
+  /** Text a loaded tokenizer must encode: letters, digits, punctuation and characters outside ASCII. */
+  private static final String PROBE = "Probe 1, 2: caf\u00e9 \u2603 \u4e2d\u6587 \ud83d\ude00.";
+
+  /**
+   * Loads a tokenizer.json file and checks it encodes a probe text.
+   *
+   * @throws ModelLoadException when the file is missing, does not parse or cannot encode the probe
+   */
   public static HfTokenizer fromFile(Path tokenizerJson) {
     if (!Files.isRegularFile(tokenizerJson)) {
       throw new ModelLoadException(tokenizerJson + ": tokenizer file not found");
     }
+    checkJson(tokenizerJson);
     try {
       HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
           .optTokenizerPath(tokenizerJson)
@@ -33,12 +41,45 @@ public final class HfTokenizer implements TextTokenizer {
           .optTruncation(false)
           .optPadding(false)
           .build();
-      return new HfTokenizer(t, tokenizerJson.getFileName().toString());
+      HfTokenizer tok = new HfTokenizer(t, tokenizerJson.getFileName().toString());
+      tok.encode(PROBE);
+      return tok;
+    } catch (ModelLoadException e) {
+      throw new ModelLoadException(tokenizerJson + ": loads but " + e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
       throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "
           + e.getMessage(), e);
     }
   }
+
+  /**
+   * Refuses a file that is not one well-formed JSON object before the native library sees it: some of
+   * its parsers (tokenizers 0.20's decoder section) panic on a syntax error instead of returning it, and
+   * a panic across the native boundary aborts the JVM.
+   */
+  private static void checkJson(Path tokenizerJson) {
+    try (com.fasterxml.jackson.core.JsonParser p = STRICT_JSON.createParser(tokenizerJson.toFile())) {
+      if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
+            + " not a JSON object");
+      }
+      p.skipChildren();
+      if (p.nextToken() != null) {
+        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: content after"
+            + " the JSON object at " + p.currentLocation().getCharOffset());
+      }
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+      throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "
+          + e.getOriginalMessage() + (at == null ? "" : " (line " + at.getLineNr() + ", column "
+          + at.getColumnNr() + ")"), e);
+    } catch (IOException e) {
+      throw new ModelLoadException(tokenizerJson + ": cannot read tokenizer: " + e.getMessage(), e);
+    }
+  }
+
+  private static final com.fasterxml.jackson.core.JsonFactory STRICT_JSON =
+      new com.fasterxml.jackson.core.JsonFactory();
 
   /** Loads a tokenizer.json classpath resource (copied to a temporary file for the native library). */
   public static HfTokenizer fromResource(String resource) {
@@ -60,9 +101,20 @@ public final class HfTokenizer implements TextTokenizer {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws ModelLoadException when the native tokenizer fails on the text (a tokenizer.json that
+   *     parses but is unusable, e.g. a WordPiece vocabulary without its unknown token)
+   */
   @Override
   public int[] encode(String text) {
-    Encoding e = tokenizer.encode(text, true, false);
+    Encoding e;
+    try {
+      e = tokenizer.encode(text, true, false);
+    } catch (RuntimeException failure) {
+      throw new ModelLoadException("tokenizer " + name + " cannot encode text: " + failure.getMessage(), failure);
+    }
     long[] ids = e.getIds();
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {
