@@ -53,21 +53,15 @@ public final class HfTokenizer implements TextTokenizer {
   }
 
   /**
-   * Refuses a file that is not one well-formed JSON object before the native library sees it: some of
-   * its parsers (tokenizers 0.20's decoder section) panic on a syntax error instead of returning it, and
-   * a panic across the native boundary aborts the JVM.
+   * Refuses, before the native library sees it, a file that is not one well-formed JSON object or whose
+   * template post-processor names a special token it does not define: tokenizers 0.20 panics on both
+   * (while parsing the decoder section, and on every encode) instead of returning an error, and a panic
+   * across the native boundary aborts the JVM.
    */
   private static void checkJson(Path tokenizerJson) {
-    try (com.fasterxml.jackson.core.JsonParser p = STRICT_JSON.createParser(tokenizerJson.toFile())) {
-      if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
-            + " not a JSON object");
-      }
-      p.skipChildren();
-      if (p.nextToken() != null) {
-        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: content after"
-            + " the JSON object at " + p.currentLocation().getCharOffset());
-      }
+    com.fasterxml.jackson.databind.JsonNode root;
+    try {
+      root = STRICT_JSON.readTree(tokenizerJson.toFile());
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
       throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "
@@ -76,10 +70,40 @@ public final class HfTokenizer implements TextTokenizer {
     } catch (IOException e) {
       throw new ModelLoadException(tokenizerJson + ": cannot read tokenizer: " + e.getMessage(), e);
     }
+    if (root == null || !root.isObject()) {
+      throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
+          + " not a JSON object");
+    }
+    checkTemplate(tokenizerJson, root.get("post_processor"));
   }
 
-  private static final com.fasterxml.jackson.core.JsonFactory STRICT_JSON =
-      new com.fasterxml.jackson.core.JsonFactory();
+  private static void checkTemplate(Path file, com.fasterxml.jackson.databind.JsonNode pp) {
+    if (pp == null || !pp.isObject()) {
+      return;
+    }
+    if ("Sequence".equals(pp.path("type").asText()) && pp.path("processors").isArray()) {
+      pp.path("processors").forEach(p -> checkTemplate(file, p));
+      return;
+    }
+    if (!"TemplateProcessing".equals(pp.path("type").asText())) {
+      return;
+    }
+    com.fasterxml.jackson.databind.JsonNode special = pp.path("special_tokens");
+    for (String part : new String[] {"single", "pair"}) {
+      for (com.fasterxml.jackson.databind.JsonNode piece : pp.path(part)) {
+        com.fasterxml.jackson.databind.JsonNode id = piece.path("SpecialToken").path("id");
+        if (id.isTextual() && !special.has(id.asText())) {
+          throw new ModelLoadException(file + ": not a valid HuggingFace tokenizer.json: post_processor."
+              + part + " uses special token '" + id.asText() + "' which post_processor.special_tokens does"
+              + " not define");
+        }
+      }
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper STRICT_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** Loads a tokenizer.json classpath resource (copied to a temporary file for the native library). */
   public static HfTokenizer fromResource(String resource) {

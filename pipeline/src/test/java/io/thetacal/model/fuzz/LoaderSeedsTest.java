@@ -57,6 +57,10 @@ class LoaderSeedsTest {
     Path bad = Files.write(tmp.resolve("bad.json"), seed("tokenizer/malformed-json-in-decoder"));
     ModelLoadException m = assertThrows(ModelLoadException.class, () -> HfTokenizer.fromFile(bad));
     assertTrue(m.getMessage().contains("bad.json") && m.getMessage().contains("(line 1, column 15"), m.getMessage());
+    // found by LoaderFuzzTest: the template names "[CLS]" but defines "[CLS_"; every encode panicked
+    Path template = Files.write(tmp.resolve("template.json"), seed("tokenizer/template-with-undefined-special-token"));
+    ModelLoadException u = assertThrows(ModelLoadException.class, () -> HfTokenizer.fromFile(template));
+    assertTrue(u.getMessage().contains("special token '[CLS]'"), u.getMessage());
   }
 
   @Test
