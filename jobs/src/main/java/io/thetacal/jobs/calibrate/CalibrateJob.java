@@ -155,7 +155,13 @@ public final class CalibrateJob {
     String root = outputRoot != null ? outputRoot : config.output().root();
     Path localRoot = localPath(root);
     String modelId = config.model().id();
-    TransformerModel model = ExecutorModels.model(modelId);
+    TransformerModel model;
+    try {
+      model = ExecutorModels.model(modelId);
+    } catch (NonFiniteScoreException nf) {
+      throw new CalibrateException("Model " + modelId + " produced a non-finite attention score at layer "
+          + nf.layer() + ", head " + nf.head() + " while loading: " + nf.getMessage() + "; the model is broken", nf);
+    }
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     CalibrationConfig cc = calibrationConfig(cs);
@@ -174,7 +180,8 @@ public final class CalibrateJob {
     String corpora = JobSupport.path(root, "corpora");
     Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
     Dataset<Row> checked = all.withColumn("reject_reason",
-        when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
+        when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
+            .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
             .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
                 lit("token_out_of_vocabulary")));
     long seed = config.ingest().seed();

@@ -94,7 +94,8 @@ public final class Thetacal {
     } catch (ConfigException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 2;
-    } catch (IngestException | CalibrateException e) {
+    } catch (IngestException | CalibrateException | io.thetacal.model.ModelLoadException
+        | io.thetacal.attention.NonFiniteScoreException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 1;
     }
