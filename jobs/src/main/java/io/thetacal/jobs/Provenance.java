@@ -4,15 +4,17 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 
-/** Where and when an artifact was made: code version, JVM, OS and time, recorded in every manifest. */
+/**
+ * Where and when an ingest artifact was made: code version, JVM, OS and time (threshold manifests use
+ * the pipeline's {@link io.thetacal.io.Provenance}, which adds the model and calibration config).
+ */
 public final class Provenance {
   private Provenance() {
   }
 
-  /** The thetacal version from the jar manifest, or "dev" when running from classes. */
+  /** The code version, as every artifact of the pipeline records it. */
   public static String version() {
-    String v = Provenance.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
+    return io.thetacal.io.CodeVersion.current();
   }
 
   public static ObjectNode current() {

@@ -141,7 +141,8 @@ class MergeAlgebraTest {
 
   /**
    * The state bytes checked in under test resources (format version 1, seed 42) still load and equal a
-   * freshly computed state. Regenerate only on a deliberate format change:
+   * freshly computed state. The post-softmax and SDC sums depend on the kernel's exp, so a deliberate
+   * change of the format or of that exp needs a regeneration:
    * -Dthetacal.writeGolden=src/test/resources.
    */
   @Test

@@ -68,7 +68,15 @@ class PublishCrashTest {
           assertTrue(System.nanoTime() < deadline, "the child did not start");
           Thread.sleep(10);
         }
-        Thread.sleep(rnd.nextInt(50, 1500));
+        // Kill points spread over the publishing cycle: after 0, 1 or 2 completed publishes, then a
+        // random delay into the next one, so the kills land amid writes whatever the machine's load.
+        int publishesBeforeKill = kill % 3;
+        while (read(log).lines().filter(l -> l.startsWith("PUBLISHED")).count() < publishesBeforeKill) {
+          assertTrue(p.isAlive(), () -> "the child died: " + read(log));
+          assertTrue(System.nanoTime() < deadline, "the child did not publish in time");
+          Thread.sleep(5);
+        }
+        Thread.sleep(rnd.nextInt(0, 400));
       } finally {
         p.destroyForcibly();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
@@ -96,8 +104,8 @@ class PublishCrashTest {
         + "kills that left a stale lock (killed while holding it): %d%n", survived, KILLS, published,
         staleReported);
     assertEquals(KILLS, survived);
-    assertTrue(published > KILLS, "the kills must land amid publishing, not only at start-up");
-    assertTrue(staleReported > 0, "some kills must hit a process holding the lock");
+    assertTrue(published >= KILLS - 1, "the kills must land amid publishing, not only at start-up");
+    assertTrue(staleReported >= KILLS / 2, "most kills must hit a process holding the lock");
     assertTrue(store.versions().size() <= 5, "retention keeps the store bounded: " + store.versions());
   }
 
