@@ -90,6 +90,11 @@ class ExecutorLossTest {
         assertEquals(0, code, () -> "calibrate failed after the kill:\n" + DriverCrashTest.tail(log));
         if (killed) {
           killsLanded++;
+          String driverLog = Files.readString(log);
+          long lostLines = driverLog.lines().filter(l -> l.contains("Lost executor") || l.contains("ExecutorLostFailure")
+              || l.contains("Lost task")).count();
+          System.out.printf(Locale.ROOT, "run %d: driver log lines on the lost executor and its tasks: %d%n", run, lostLines);
+          assertTrue(lostLines > 0, "the driver never noticed the lost executor:\n" + DriverCrashTest.tail(log));
         }
         for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
           Path ref = Path.of(reference.directories().get(p));
