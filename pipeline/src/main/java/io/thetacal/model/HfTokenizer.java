@@ -21,11 +21,19 @@ public final class HfTokenizer implements TextTokenizer {
     this.name = name;
   }
 
-  /** Loads a tokenizer.json file. */
+  /** Text a loaded tokenizer must encode: letters, digits, punctuation and characters outside ASCII. */
+  private static final String PROBE = "Probe 1, 2: caf\u00e9 \u2603 \u4e2d\u6587 \ud83d\ude00.";
+
+  /**
+   * Loads a tokenizer.json file and checks it encodes a probe text.
+   *
+   * @throws ModelLoadException when the file is missing, does not parse or cannot encode the probe
+   */
   public static HfTokenizer fromFile(Path tokenizerJson) {
     if (!Files.isRegularFile(tokenizerJson)) {
       throw new ModelLoadException(tokenizerJson + ": tokenizer file not found");
     }
+    checkJson(tokenizerJson);
     try {
       HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
           .optTokenizerPath(tokenizerJson)
@@ -33,12 +41,69 @@ public final class HfTokenizer implements TextTokenizer {
           .optTruncation(false)
           .optPadding(false)
           .build();
-      return new HfTokenizer(t, tokenizerJson.getFileName().toString());
+      HfTokenizer tok = new HfTokenizer(t, tokenizerJson.getFileName().toString());
+      tok.encode(PROBE);
+      return tok;
+    } catch (ModelLoadException e) {
+      throw new ModelLoadException(tokenizerJson + ": loads but " + e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
       throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "
           + e.getMessage(), e);
     }
   }
+
+  /**
+   * Refuses, before the native library sees it, a file that is not one well-formed JSON object or whose
+   * template post-processor names a special token it does not define: tokenizers 0.20 panics on both
+   * (while parsing the decoder section, and on every encode) instead of returning an error, and a panic
+   * across the native boundary aborts the JVM.
+   */
+  private static void checkJson(Path tokenizerJson) {
+    com.fasterxml.jackson.databind.JsonNode root;
+    try {
+      root = STRICT_JSON.readTree(tokenizerJson.toFile());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+      throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "
+          + e.getOriginalMessage() + (at == null ? "" : " (line " + at.getLineNr() + ", column "
+          + at.getColumnNr() + ")"), e);
+    } catch (IOException e) {
+      throw new ModelLoadException(tokenizerJson + ": cannot read tokenizer: " + e.getMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
+          + " not a JSON object");
+    }
+    checkTemplate(tokenizerJson, root.get("post_processor"));
+  }
+
+  private static void checkTemplate(Path file, com.fasterxml.jackson.databind.JsonNode pp) {
+    if (pp == null || !pp.isObject()) {
+      return;
+    }
+    if ("Sequence".equals(pp.path("type").asText()) && pp.path("processors").isArray()) {
+      pp.path("processors").forEach(p -> checkTemplate(file, p));
+      return;
+    }
+    if (!"TemplateProcessing".equals(pp.path("type").asText())) {
+      return;
+    }
+    com.fasterxml.jackson.databind.JsonNode special = pp.path("special_tokens");
+    for (String part : new String[] {"single", "pair"}) {
+      for (com.fasterxml.jackson.databind.JsonNode piece : pp.path(part)) {
+        com.fasterxml.jackson.databind.JsonNode id = piece.path("SpecialToken").path("id");
+        if (id.isTextual() && !special.has(id.asText())) {
+          throw new ModelLoadException(file + ": not a valid HuggingFace tokenizer.json: post_processor."
+              + part + " uses special token '" + id.asText() + "' which post_processor.special_tokens does"
+              + " not define");
+        }
+      }
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper STRICT_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** Loads a tokenizer.json classpath resource (copied to a temporary file for the native library). */
   public static HfTokenizer fromResource(String resource) {
@@ -60,9 +125,20 @@ public final class HfTokenizer implements TextTokenizer {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws ModelLoadException when the native tokenizer fails on the text (a tokenizer.json that
+   *     parses but is unusable, e.g. a WordPiece vocabulary without its unknown token)
+   */
   @Override
   public int[] encode(String text) {
-    Encoding e = tokenizer.encode(text, true, false);
+    Encoding e;
+    try {
+      e = tokenizer.encode(text, true, false);
+    } catch (RuntimeException failure) {
+      throw new ModelLoadException("tokenizer " + name + " cannot encode text: " + failure.getMessage(), failure);
+    }
     long[] ids = e.getIds();
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {

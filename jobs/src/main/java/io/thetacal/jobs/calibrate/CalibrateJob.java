@@ -158,10 +158,18 @@ public final class CalibrateJob {
     String root = outputRoot != null ? outputRoot : config.output().root();
     Path localRoot = localPath(root);
     String modelId = config.model().id();
-    TransformerModel model = ExecutorModels.model(modelId);
+    TransformerModel model;
+    try {
+      model = ExecutorModels.model(modelId);
+    } catch (NonFiniteScoreException nf) {
+      throw new CalibrateException("Model " + modelId + " produced a non-finite attention score at layer "
+          + nf.layer() + ", head " + nf.head() + " while loading: " + nf.getMessage() + "; the model is broken", nf);
+    }
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     CalibrationConfig cc = calibrationConfig(cs);
+    checkBounds(geometry, cc, config.model().batchSize(), Math.min(config.model().maxSequenceLength(),
+        info.maxPositions()));
     String publishVersion = version != null ? version : VersionedDirectory.timestampVersion(clock);
     for (Placement p : cc.placements()) {
       if (Files.exists(localRoot.resolve("thresholds").resolve(placementDir(p)).resolve(publishVersion))) {
@@ -175,7 +183,8 @@ public final class CalibrateJob {
     String corpora = JobSupport.path(root, "corpora");
     Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
     Dataset<Row> checked = all.withColumn("reject_reason",
-        when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
+        when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
+            .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
             .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
                 lit("token_out_of_vocabulary")));
     long seed = config.ingest().seed();
@@ -308,6 +317,26 @@ public final class CalibrateJob {
             + nf.layer() + ", head " + nf.head() + ": " + nf.getMessage() + "; the model is broken", nf);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Refuses, before any Spark job starts, settings whose per-task memory exceeds what one task can hold:
+   * the calibration state ({@link CalibrationState#MAX_STATE_BYTES}) and the token ids of one batch.
+   */
+  static void checkBounds(CalibrationGeometry geometry, CalibrationConfig cc, int batchSize, int maxLength) {
+    long state = CalibrationState.sizeBytesFor(geometry, cc);
+    if (state > CalibrationState.MAX_STATE_BYTES) {
+      throw new ConfigException("'calibration.k_grid' (" + cc.kGrid().size() + " values) and "
+          + "'calibration.placements' " + cc.placements() + " give a calibration state of " + state
+          + " bytes for " + geometry + ", more than the " + CalibrationState.MAX_STATE_BYTES
+          + " bytes one state can hold; shorten 'calibration.k_grid' or keep one placement");
+    }
+    long batch = CalibratePartition.batchBytesFor(batchSize, maxLength);
+    if (batch > CalibratePartition.MAX_BATCH_BYTES) {
+      throw new ConfigException("'model.batch_size' is set to " + batchSize + " but with "
+          + maxLength + " tokens per sequence one batch holds " + batch + " bytes of token ids, more than "
+          + CalibratePartition.MAX_BATCH_BYTES + "; lower 'model.batch_size' or 'model.max_sequence_length'");
     }
   }
 

@@ -28,6 +28,18 @@ import scala.Tuple2;
 final class CalibratePartition
     implements FlatMapFunction<Iterator<Tuple2<Long, Iterable<Tuple2<Long, int[]>>>>, byte[]> {
   private static final long serialVersionUID = 1L;
+  /** The most token-id bytes one batch may hold (calibrate refuses larger settings before starting). */
+  static final long MAX_BATCH_BYTES = 256L << 20;
+
+  /**
+   * Upper bound, in bytes, of one batch's token ids in a task: 4 bytes per token of batchSize sequences
+   * of at most maxLength tokens, plus the global index (8 bytes) of each sequence. A task holds one batch
+   * at a time, one {@link CalibrationState} ({@link CalibrationState#sizeBytesFor}) and the model's
+   * forward buffers ({@code BertEncoder.scoreBufferBytesFor}).
+   */
+  static long batchBytesFor(int batchSize, int maxLength) {
+    return Math.multiplyExact((long) batchSize, 4L * maxLength + 8);
+  }
 
   private final String modelId;
   private final CalibrationGeometry geometry;

@@ -102,7 +102,8 @@ public final class Thetacal {
     } catch (ConfigException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 2;
-    } catch (IngestException | CalibrateException | ReportException e) {
+    } catch (IngestException | CalibrateException | ReportException | io.thetacal.model.ModelLoadException
+        | io.thetacal.attention.NonFiniteScoreException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 1;
     }

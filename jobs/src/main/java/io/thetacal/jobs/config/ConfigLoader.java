@@ -155,7 +155,7 @@ public final class ConfigLoader {
     } catch (MismatchedInputException e) {
       JsonNode found = at(tree, e);
       throw new ConfigException("'" + path(e) + "' "
-          + (found == null || found.isMissingNode() ? "has the wrong type"
+          + (found == null || found.isMissingNode() ? "is missing"
               : "is set to " + (found.isTextual() ? "'" + found.asText() + "'" : found.toString()))
           + " but must be " + describe(e.getTargetType()));
     } catch (JsonMappingException e) {

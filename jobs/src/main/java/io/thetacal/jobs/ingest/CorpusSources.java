@@ -101,6 +101,11 @@ public final class CorpusSources {
       while (it.hasNext()) {
         Tuple2<LongWritable, Text> t = it.next();
         String position = file + ":" + t._1().get();
+        String invalid = invalidUtf8(t._2());
+        if (invalid != null) {
+          out.add(RowFactory.create(dataset, position, null, null, "invalid_utf8", invalid));
+          continue;
+        }
         String line = t._2().toString();
         out.add(json ? jsonRow(dataset, position, line, textField, tokensField, idField)
             : RowFactory.create(dataset, position, line, null, null, null));
@@ -108,6 +113,25 @@ public final class CorpusSources {
       return out.iterator();
     }, true);
     return new Loaded(spark.createDataFrame(rows, RawSchema.RAW), fingerprint, s.path(), 0);
+  }
+
+  /** Null when the line is valid UTF-8, else where it is not (decoding would replace the bytes). */
+  static String invalidUtf8(Text line) {
+    java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(line.getBytes(), 0, line.getLength());
+    java.nio.CharBuffer out = java.nio.CharBuffer.allocate(Math.min(line.getLength(), 1 << 16) + 1);
+    while (true) {
+      java.nio.charset.CoderResult r = d.decode(in, out, true);
+      if (r.isError()) {
+        return "the line is not valid UTF-8: byte offset " + in.position() + " of " + line.getLength();
+      }
+      if (r.isUnderflow()) {
+        return null;
+      }
+      out.clear();
+    }
   }
 
   private static final class Json {
@@ -185,7 +209,7 @@ public final class CorpusSources {
     }
     String key = s.textField() != null ? "text_field" : "tokens_field";
     if (field == null) {
-      throw new IllegalArgumentException("Dataset '" + dataset + "': '" + key + "' names column '" + column
+      throw new IngestException("Dataset '" + dataset + "': '" + key + "' names column '" + column
           + "' but " + s.path() + " has columns " + List.of(df.schema().fieldNames()));
     }
     DataType t = field.dataType();
@@ -193,7 +217,7 @@ public final class CorpusSources {
     Column tokens;
     if (s.textField() != null) {
       if (!t.equals(DataTypes.StringType)) {
-        throw new IllegalArgumentException("Dataset '" + dataset + "': column '" + column + "' of "
+        throw new IngestException("Dataset '" + dataset + "': column '" + column + "' of "
             + s.path() + " must be a string column for 'text_field', found " + t.simpleString());
       }
       text = functions.col(column);
@@ -201,7 +225,7 @@ public final class CorpusSources {
     } else {
       if (!(t instanceof ArrayType a) || !(a.elementType().equals(DataTypes.IntegerType)
           || a.elementType().equals(DataTypes.LongType))) {
-        throw new IllegalArgumentException("Dataset '" + dataset + "': column '" + column + "' of "
+        throw new IngestException("Dataset '" + dataset + "': column '" + column + "' of "
             + s.path() + " must be array<int> or array<bigint> for 'tokens_field', found "
             + t.simpleString());
       }

@@ -31,6 +31,7 @@ public final class StandaloneCluster implements AutoCloseable {
   private final Path dir;
   private final Path sparkHome;
   private final List<Process> processes = new ArrayList<>();
+  private final List<Process> workerProcesses = new ArrayList<>();
   private final String masterUrl;
   private final int masterUiPort;
   private final List<Path> shipJars = new ArrayList<>();
@@ -86,8 +87,19 @@ public final class StandaloneCluster implements AutoCloseable {
           "--port", String.valueOf(freePort()), "--webui-port", String.valueOf(freePort()),
           "--cores", String.valueOf(coresPerWorker), "--memory", "2g",
           "--work-dir", Files.createDirectories(dir.resolve("work-" + i)).toString(), masterUrl);
+      workerProcesses.add(processes.get(processes.size() - 1));
     }
     awaitWorkers(workers, Duration.ofSeconds(90));
+  }
+
+  /** The executor JVMs the workers run now (CoarseGrainedExecutorBackend children of the workers). */
+  public List<ProcessHandle> executors() {
+    List<ProcessHandle> out = new ArrayList<>();
+    for (Process w : workerProcesses) {
+      w.descendants().filter(h -> h.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+          .forEach(out::add);
+    }
+    return out;
   }
 
   public String masterUrl() {

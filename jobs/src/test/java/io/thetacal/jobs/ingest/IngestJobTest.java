@@ -199,7 +199,7 @@ class IngestJobTest {
   void missingParquetColumnIsNamed() {
     ThetacalConfig c = config("  - {name: pq, source: {type: parquet, path: '" + tmp.resolve("ids.parquet")
         + "', text_field: body}}\n");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+    IngestException e = assertThrows(IngestException.class,
         () -> ThetacalJobs.get(spark).ingest().config(c).outputRoot(tmp.resolve("o").toString()).execute());
     assertTrue(e.getMessage().contains("'text_field' names column 'body'"), e.getMessage());
     assertTrue(e.getMessage().contains(Arrays.asList("id", "ids").toString()), e.getMessage());

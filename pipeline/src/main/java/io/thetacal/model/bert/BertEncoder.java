@@ -34,6 +34,18 @@ public final class BertEncoder implements TransformerModel {
    * 1, because the engine's threads on top of a threaded BLAS oversubscribe the cores (measured 2-6x
    * slower, docs/benchmarks.md).
    */
+  /** The largest per-layer score buffer one forward may hold: one Java float array. */
+  public static final long MAX_SCORE_BUFFER_BYTES = 4L * (Integer.MAX_VALUE - 8);
+
+  /**
+   * Upper bound, in bytes, of the per-layer score buffer of one forward over {@code batch} sequences of
+   * at most {@code maxLength} tokens: 4 bytes per (sequence, head, query, key). The buffer is reused by
+   * every layer; the residual buffer beside it is 4 · batch · heads · maxLength bytes.
+   */
+  public static long scoreBufferBytesFor(int batch, int heads, int maxLength) {
+    return Math.multiplyExact(4L * batch * heads, (long) maxLength * maxLength);
+  }
+
   public static final String THREADS_PROPERTY = "thetacal.encoder.threads";
 
   private final ModelInfo info;
@@ -295,6 +307,15 @@ public final class BertEncoder implements TransformerModel {
       this.start = start;
       this.stats = stats;
       int blocks = len.length * heads;
+      long need = 0;
+      for (int n : len) {
+        need += 4L * heads * n * n;
+      }
+      if (need > MAX_SCORE_BUFFER_BYTES) {
+        throw new IllegalArgumentException("a batch of " + len.length + " sequences needs a " + need
+            + "-byte attention score buffer, more than the " + MAX_SCORE_BUFFER_BYTES + " one forward can"
+            + " hold; lower 'model.batch_size' or 'model.max_sequence_length'");
+      }
       blockOffset = new int[blocks + 1];
       rowOffset = new int[blocks + 1];
       for (int s = 0; s < len.length; s++) {

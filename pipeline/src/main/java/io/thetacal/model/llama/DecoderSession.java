@@ -35,6 +35,23 @@ public final class DecoderSession {
   private int capacity;
   private int position;
 
+  /**
+   * Upper bound, in bytes, of a session's KV cache once it holds {@code positions} tokens (at most the
+   * model's maxPositions): K and V of every layer, 4 bytes per (position + 1 padding row, KV dimension).
+   */
+  public static long kvCacheBytesFor(LlamaConfig c, int positions) {
+    long rows = Math.min(positions, c.maxPositions()) + 1L;
+    return Math.multiplyExact(2L * 4 * c.numLayers() * c.kvDim(), rows);
+  }
+
+  /**
+   * Upper bound, in bytes, of the per-group score scratch of one step over {@code t} new rows at
+   * {@code n} visible keys: 4 bytes per (row, key), plus the kept masks (one bit per key) and r.
+   */
+  public static long scoreScratchBytesFor(int t, int n) {
+    return Math.addExact(Math.multiplyExact(4L * t, n), 8L * t * ((n + 63) >>> 6) + 4L * t);
+  }
+
   DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
       int sequence) {
     this.model = model;
