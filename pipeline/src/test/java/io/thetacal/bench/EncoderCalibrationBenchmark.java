@@ -118,7 +118,10 @@ public final class EncoderCalibrationBenchmark {
         model.forward(plain);
         model.forward(calib);
       }
+      java.lang.management.ThreadMXBean threadsBean = java.lang.management.ManagementFactory.getThreadMXBean();
       double[] p1 = new double[rounds];
+      double[] p1cpu = new double[rounds];
+      double[] effCpu = new double[rounds];
       double[] p2 = new double[rounds];
       double[] fwd = new double[rounds];
       double[] fwdCpu = new double[rounds];
@@ -134,10 +137,14 @@ public final class EncoderCalibrationBenchmark {
         loads[r] = Bench.load();
         double best1 = Double.MAX_VALUE;
         double best2 = Double.MAX_VALUE;
+        double best1cpu = Double.MAX_VALUE;
         for (int i = 0; i < 2; i++) {
+          long c0 = threadsBean.getCurrentThreadCpuTime();
           best1 = Math.min(best1, Bench.time(peak1).wall());
+          best1cpu = Math.min(best1cpu, (threadsBean.getCurrentThreadCpuTime() - c0) / 1e9);
           best2 = Math.min(best2, Bench.time(peak2).wall());
         }
+        p1cpu[r] = peakFlops / 1e9 / best1cpu;
         p1[r] = peakFlops / 1e9 / best1;
         p2[r] = 2 * peakFlops / 1e9 / best2;
         // plain and calibrate alternate, order flipped every round
@@ -162,6 +169,7 @@ public final class EncoderCalibrationBenchmark {
         cal[r] = Bench.Stat.of(cw).median();
         calCpu[r] = Bench.Stat.of(ccpu).median();
         eff[r] = flops / 1e9 / fwd[r] / p2[r];
+        effCpu[r] = flops / 1e9 / fwdCpu[r] / p1cpu[r];
         overhead[r] = cal[r] / fwd[r] - 1;
         overheadCpu[r] = calCpu[r] / fwdCpu[r] - 1;
         for (int s = 0; s < scales.length; s++) {
@@ -191,6 +199,8 @@ public final class EncoderCalibrationBenchmark {
           Bench.Stat.of(loads).fmt("%.1f")));
       md.append("| measurement | median (min – max) over rounds |\n|---|---|\n");
       md.append(f("| SGEMM peak, %d³, one thread | %s GFLOP/s |%n", PEAK_N, Bench.Stat.of(p1).fmt("%.1f")));
+      md.append(f("| SGEMM peak, %d³, one thread, per CPU-second of that thread | %s GFLOP/s |%n", PEAK_N,
+          Bench.Stat.of(p1cpu).fmt("%.1f")));
       md.append(f("| SGEMM peak, %d³ on each of both cores at once (machine peak) | %s GFLOP/s |%n", PEAK_N,
           peak2s.fmt("%.1f")));
       md.append(f("| plain forward (capture off) | %s tokens/s, CPU %s ms/batch |%n",
@@ -199,11 +209,15 @@ public final class EncoderCalibrationBenchmark {
           Bench.Stat.of(inv(cal, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(calCpu, 1e3)).fmt("%.0f")));
       md.append(f("| forward achieved GFLOP/s (%.1f GFLOP per batch) | %s GFLOP/s |%n", flops / 1e9,
           Bench.Stat.of(inv(fwd, flops / 1e9)).fmt("%.1f")));
-      md.append(f("| **forward GFLOP/s / machine SGEMM peak of the same round** (goal ≥ 70 %%) | **%s %%** |%n",
+      md.append(f("| **wall: forward GFLOP/s / two-core SGEMM peak of the same round** (goal ≥ 70 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(eff, 100)).fmt("%.0f")));
+      md.append(f("| forward GFLOP per process CPU-second | %s GFLOP/s |%n",
+          Bench.Stat.of(inv(fwdCpu, flops / 1e9)).fmt("%.1f")));
+      md.append(f("| **per core, by CPU time: forward GFLOP/CPU-s / one-thread SGEMM peak GFLOP/CPU-s** (goal ≥ 70 %%) | **%s %%** |%n",
+          Bench.Stat.of(Bench.scale(effCpu, 100)).fmt("%.0f")));
       md.append(f("| **calibrate overhead, wall: calibrate time / plain time − 1** (goal ≤ 10 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(overhead, 100)).fmt("%.1f")));
-      md.append(f("| calibrate overhead, process CPU time | %s %% |%n",
+      md.append(f("| **calibrate overhead, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(overheadCpu, 100)).fmt("%.1f")));
       md.append("\nCost curve (fresh state per point; time is the whole calibration of m batches):\n\n");
       md.append("| corpus | sequences | tokens | calibration time, s | tokens/s | state bytes |\n|---|---:|---:|---|---:|---:|\n");
