@@ -125,10 +125,12 @@ public final class SparkScalingBenchmark {
     md.append("## Spark scaling of the calibrate job\n\n");
     md.append(String.format(Locale.ROOT, "Corpus: Europarl English, %d documents ingested once, %d calibration "
         + "sequences (%d tokens, ≤ 128 per sequence), batch 8, %d partitions, model %s, job defaults otherwise "
-        + "(holdout check off). The whole job is timed (CalibrateResult.elapsed: counting, capture, merge, "
+        + "(holdout check off); encoder threads per task: %s (thetacal.encoder.threads; with all cores, local[1] "
+        + "already uses both cores inside its one task). The whole job is timed (CalibrateResult.elapsed: counting, capture, merge, "
         + "threshold tables, publishing); a fresh SparkSession per run, one warm-up run per master, then "
         + "%d rounds alternating local[1] and local[2]. 1-minute load average per round: %s.%n%n",
-        docs, last.sequences(), last.tokens(), partitions, info.id(), rounds, stat(loads, "%.1f")));
+        docs, last.sequences(), last.tokens(), partitions, info.id(),
+        System.getProperty("thetacal.encoder.threads", "all cores"), rounds, stat(loads, "%.1f")));
     md.append("| run | job wall time, s | tokens/s |\n|---|---|---|\n");
     for (int m = 0; m < 2; m++) {
       double[] tps = new double[rounds];

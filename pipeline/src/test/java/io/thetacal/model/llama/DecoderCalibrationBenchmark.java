@@ -91,6 +91,7 @@ public final class DecoderCalibrationBenchmark {
     }
     double[][] plain = new double[nl][rounds];
     double[][] cal = new double[nl][rounds];
+    double[][] calWall = new double[nl][rounds];
     double[][] over = new double[nl][rounds];
     double[] statNs = new double[rounds];
     long[] elements = new long[nl];
@@ -101,14 +102,16 @@ public final class DecoderCalibrationBenchmark {
         List<int[]> in = inputs.get(li);
         CalibrationState st = new CalibrationState(geometry, cc);
         boolean plainFirst = (r + li) % 2 == 0;
-        double p = plainFirst ? Bench.time(() -> model.forward(ForwardRequest.of(in))).wall() : 0;
-        cal[li][r] = Bench.time(() -> model.forward(new ForwardRequest(in, AttentionMode.dense(), st, false,
-            false))).wall();
+        Bench.Timing p = plainFirst ? Bench.time(() -> model.forward(ForwardRequest.of(in))) : null;
+        Bench.Timing c = Bench.time(() -> model.forward(new ForwardRequest(in, AttentionMode.dense(), st, false,
+            false)));
         if (!plainFirst) {
-          p = Bench.time(() -> model.forward(ForwardRequest.of(in))).wall();
+          p = Bench.time(() -> model.forward(ForwardRequest.of(in)));
         }
-        plain[li][r] = p;
-        over[li][r] = cal[li][r] / p - 1;
+        plain[li][r] = p.cpu();
+        cal[li][r] = c.cpu();
+        calWall[li][r] = c.wall();
+        over[li][r] = cal[li][r] / plain[li][r] - 1;
         elements[li] = st.elementsObserved();
       }
       statNs[r] = (cal[nl - 1][r] - plain[nl - 1][r]) / elements[nl - 1] * 1e9;
@@ -142,14 +145,16 @@ public final class DecoderCalibrationBenchmark {
         + "2 × 256 and 1 × 512 tokens, so the linear part (projections, norms, output head) is the same "
         + "and only attention grows. Calibrate = prefill with a CalibrationState (the job's defaults, "
         + "%d bytes) as observer. %d rounds, each running every length plain and calibrate (alternating "
-        + "order). 1-minute load average per round: %s. One BLAS thread (OPENBLAS_NUM_THREADS=%s): the "
+        + "order). Times are process CPU seconds (one BLAS thread and one Java thread do the work, so CPU time is "
+        + "the work itself and less sensitive to the machine's load than wall time, which is shown for calibrate). 1-minute load average per round: %s. One BLAS thread (OPENBLAS_NUM_THREADS=%s): the "
         + "figures are per core.%n%n", SEED, TOKENS, CalibrationState.sizeBytesFor(geometry, cc), rounds,
         Bench.Stat.of(loads).fmt("%.1f"), System.getenv("OPENBLAS_NUM_THREADS")));
-    md.append("| length × sequences | plain prefill, s | calibrate, s | calibrate overhead | attention rows × keys observed |\n");
-    md.append("|---|---|---|---|---:|\n");
+    md.append("| length × sequences | plain prefill, CPU s | calibrate, CPU s | calibrate, wall s | calibrate overhead (CPU) | attention rows × keys observed |\n");
+    md.append("|---|---|---|---|---|---:|\n");
     for (int li = 0; li < nl; li++) {
-      md.append(f("| %d × %d | %s | %s | %s %% | %d |%n", LENGTHS[li], TOKENS / LENGTHS[li],
+      md.append(f("| %d × %d | %s | %s | %s | %s %% | %d |%n", LENGTHS[li], TOKENS / LENGTHS[li],
           Bench.Stat.of(plain[li]).fmt("%.2f"), Bench.Stat.of(cal[li]).fmt("%.2f"),
+          Bench.Stat.of(calWall[li]).fmt("%.2f"),
           Bench.Stat.of(Bench.scale(over[li], 100)).fmt("%.1f"), elements[li]));
     }
     md.append(f("%nLeast-squares fit of the calibrate medians, time(L) = c + s·L for %d tokens: c = %.3f s "
