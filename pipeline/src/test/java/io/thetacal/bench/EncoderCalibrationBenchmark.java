@@ -250,9 +250,10 @@ public final class EncoderCalibrationBenchmark {
       for (int i = 0; i < corpus.size(); i += BATCH) {
         model.forward(new ForwardRequest(corpus.subList(i, i + BATCH), AttentionMode.dense(), st, false, false));
       }
-      Bench.write(out, f("| %s, calibration of %d × %d tokens (batch %d), state %d bytes | %.0f | %.0f | %.0f | %.0f |%n",
+      Bench.write(out, f("| %s, calibration of %d × %d tokens (batch %d), state %d bytes | %.0f | %.0f | %.0f | %.0f | %s |%n",
           model.info().id(), corpus.size(), TOKENS, BATCH, st.sizeBytes(), modelBytes / 1e6,
-          peaks.maxAfterGc() / 1e6, PeakHeap.poolPeakSum() / 1e6, (modelBytes + 1e9) / 1e6));
+          peaks.maxAfterGc() / 1e6, PeakHeap.poolPeakSum() / 1e6, (modelBytes + 1e9) / 1e6,
+          peaks.maxAfterGc() <= modelBytes + 1e9 ? "met (peak after GC)" : "NOT met"));
     }
   }
 
