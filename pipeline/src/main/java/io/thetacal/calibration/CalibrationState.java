@@ -211,7 +211,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       int idx = len - 1 - ks[ki];
       int from = prev + 1;
       // positions > prev hold the previous (larger) top set; select within them
-      float t = OrderStatistics.selectInPlace(s, from, len, idx - from);
+      float t = select(s, from, len, idx);
       boolean record = onlyK < 0 || ki == onlyK;
       int c = (lhb * ks.length + ki) * stride;
       if (record) {
@@ -273,6 +273,70 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     }
     System.arraycopy(a, off, s, 0, n);
     return n;
+  }
+
+  /**
+   * Rearranges {@code a[from .. to)} so that {@code a[target]} holds the value it would hold in ascending
+   * order, with everything before it <= and everything after it >=; returns it. A quickselect with a
+   * branch-free Lomuto partition (median-of-three pivot), which random scores cannot mispredict, and
+   * insertion sort below 16 elements; when ties keep a partition from shrinking the range, the rest goes
+   * to {@link OrderStatistics#selectInPlace}, whose partition splits runs of equal values. The value
+   * and the partition are what any exact selection gives, so the statistics do not depend on it.
+   */
+  static float select(float[] a, int from, int to, int target) {
+    int lo = from;
+    int hi = to - 1;
+    int strikes = 0;
+    while (hi - lo >= 16) {
+      int mid = (lo + hi) >>> 1;
+      // median of three into a[hi]
+      if (a[mid] < a[lo]) {
+        swap(a, mid, lo);
+      }
+      if (a[hi] < a[lo]) {
+        swap(a, hi, lo);
+      }
+      if (a[mid] < a[hi]) {
+        swap(a, hi, mid);
+      }
+      float pivot = a[hi];
+      int i = lo;
+      for (int j = lo; j < hi; j++) {
+        float v = a[j];
+        a[j] = a[i];
+        a[i] = v;
+        i += v < pivot ? 1 : 0;
+      }
+      a[hi] = a[i];
+      a[i] = pivot;
+      int before = hi - lo;
+      if (target == i) {
+        return pivot;
+      } else if (target < i) {
+        hi = i - 1;
+      } else {
+        lo = i + 1;
+      }
+      if (8 * (hi - lo) > 7 * before && ++strikes >= 3) {
+        return OrderStatistics.selectInPlace(a, lo, hi + 1, target - lo);
+      }
+    }
+    for (int i = lo + 1; i <= hi; i++) {
+      float v = a[i];
+      int j = i - 1;
+      while (j >= lo && a[j] > v) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = v;
+    }
+    return a[target];
+  }
+
+  private static void swap(float[] a, int i, int j) {
+    float t = a[i];
+    a[i] = a[j];
+    a[j] = t;
   }
 
   private int binOf(float v) {

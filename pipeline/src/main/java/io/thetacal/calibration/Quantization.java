@@ -12,7 +12,7 @@ import io.thetacal.attention.Placement;
  *   <li>softmax masses e^{a - m} (each <= 1) and denominators (< n): round(x · 2^40), absolute
  *       resolution 9.1e-13 in units of the row max's mass.</li>
  * </ul>
- * Exponentials use {@link StrictMath#exp} so that every JVM computes the same bits.
+ * Exponentials round exactly as with {@link StrictMath#exp}, so that every JVM computes the same bits.
  */
 final class Quantization {
   static final int SCORE_BITS = 32;
@@ -36,12 +36,27 @@ final class Quantization {
 
   /** Dense softmax probability of score t in a row with max m and denominator d, quantized. */
   static long probability(float t, float max, double denominator) {
-    return Math.round(StrictMath.exp((double) t - max) / denominator * PROBABILITY_SCALE);
+    double x = (double) t - max;
+    double q = Math.exp(x) / denominator * PROBABILITY_SCALE;
+    return clearOfHalf(q) ? Math.round(q) : Math.round(StrictMath.exp(x) / denominator * PROBABILITY_SCALE);
   }
 
   /** e^{a - m}, quantized. */
   static long mass(float a, float max) {
-    return Math.round(StrictMath.exp((double) a - max) * MASS_SCALE);
+    double x = (double) a - max;
+    double q = Math.exp(x) * MASS_SCALE;
+    return clearOfHalf(q) ? Math.round(q) : Math.round(StrictMath.exp(x) * MASS_SCALE);
+  }
+
+  /**
+   * Whether q, computed with {@link Math#exp} (the fast intrinsic, within 1 ulp of e^x) instead of
+   * {@link StrictMath#exp} (also within 1 ulp), rounds to the same integer as the StrictMath value: the
+   * two differ by under 2 ulps before the division by the denominator and the power-of-two scale, so
+   * they round alike unless q lies within a few ulps of a half-integer (then StrictMath decides). Keeps
+   * every quantized value bitwise what StrictMath gives, at the intrinsic's speed.
+   */
+  private static boolean clearOfHalf(double q) {
+    return q < 0x1p50 && Math.abs(q - Math.floor(q) - 0.5) > 16 * Math.ulp(q);
   }
 
   static long denominator(double d) {

@@ -19,8 +19,7 @@ import java.util.SplittableRandom;
  * FFN 2048, vocabulary 32000, 512 tokens) and the GEMM shapes of one prefill through the engine's own
  * projection path. Warm-up, then repeated runs; medians with min-max spread. Writes a markdown table.
  *
- * <p>Run: {@code MAVEN_OPTS=--add-modules=jdk.incubator.vector mvn -B -q -pl pipeline test-compile exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=io.thetacal.model.llama.DecoderBenchmark -Dexec.args="docs/benchmarks-decoder.md"}
+ * <p>Run: {@code bin/bench --only decoder}.
  */
 public final class DecoderBenchmark {
   private static final long SEED = 20250211L;
@@ -107,7 +106,7 @@ public final class DecoderBenchmark {
   }
 
   public static void main(String[] args) throws IOException {
-    Path out = Path.of(args.length > 0 ? args[0] : "docs/benchmarks-decoder.md");
+    Path out = Path.of(args.length > 0 ? args[0] : "target/bench/decoder.md");
     int rounds = Integer.getInteger("rounds", 9);
     StringBuilder md = new StringBuilder();
     String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
@@ -234,9 +233,8 @@ public final class DecoderBenchmark {
         + "The machine is shared, so the spread includes other processes' load.%n", SEED, loadBefore,
         Files.readString(Path.of("/proc/loadavg")).trim()));
     md.append("\nNotes:\n\n- With a native BLAS (OpenBLAS), the engine leaves threading to the BLAS and runs attention on one Java thread. Entering OpenBLAS from two Java threads at once made the many small per-head score and W·V GEMMs (64-row blocks × n keys × 64) 50 to 100 times slower on this machine: 8.7 to 20.6 s of GEMM time per 512-token prefill of the random model (summed over both threads), against 0.15 to 0.23 s with OpenBLAS limited to one thread.\n- Prefill attention is computed in causal blocks of 64 rows, so the masked upper triangle is not multiplied.\n- Exact top-k is slower than dense here: the engine still computes every score, and the per-row top-k selection in the shared attention kernel adds work. Top-θ replaces that selection by a compare.\n- The time outside the projection GEMMs is attention (score and W·V GEMMs, the per-row softmax kernel) and element-wise work (RMSNorm, RoPE, SiLU).\n");
-    md.append("\nCommand:\n\n    MAVEN_OPTS=--add-modules=jdk.incubator.vector mvn -B -q -pl pipeline test-compile "
-        + "exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.thetacal.model.llama.DecoderBenchmark "
-        + "-Dexec.args=docs/benchmarks-decoder.md\n");
+    md.append("\nCommand: `bin/bench --only decoder` (main class io.thetacal.model.llama.DecoderBenchmark, "
+        + "argument: the output file; -Drounds=N).\n\n");
     Files.createDirectories(out.toAbsolutePath().getParent());
     Files.writeString(out, md.toString());
     System.out.print(md);

@@ -1,0 +1,281 @@
+package io.thetacal.bench;
+
+import static io.thetacal.bench.Bench.f;
+
+import io.thetacal.attention.AttentionMode;
+import io.thetacal.attention.Placement;
+import io.thetacal.calibration.CalibrationConfig;
+import io.thetacal.calibration.CalibrationGeometry;
+import io.thetacal.calibration.CalibrationState;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.Gemm;
+import io.thetacal.model.Models;
+import io.thetacal.model.Sentences;
+import io.thetacal.model.TextEncoding;
+import io.thetacal.model.TransformerModel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Encoder side of the benchmark harness on all-MiniLM-L6-v2 at batch 8 × 128 tokens, plain Java, no
+ * Spark: the machine's SGEMM peak (one thread, and both cores at once), the forward pass's achieved
+ * GFLOP/s against it, calibrate throughput (forward with a {@link CalibrationState} as observer) against
+ * plain forward throughput, and the cost curve over 1, 2, 4, 8 × a corpus of 8 sequences. Every
+ * measurement runs once per round, rounds interleave them, so ratios compare runs under the same load.
+ * Arguments: output markdown, rounds, and {@code memory} to measure peak heap of one calibration instead.
+ */
+public final class EncoderCalibrationBenchmark {
+  static final int BATCH = 8;
+  static final int TOKENS = 128;
+  static final int PEAK_N = 1536;
+
+  private EncoderCalibrationBenchmark() {
+  }
+
+  /** The calibrate job's default settings: k 16..256, both placements, 128-bin histograms. */
+  static CalibrationConfig jobConfig() {
+    return CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX);
+  }
+
+  /** 128-token windows of real English sentences (rotated orderings of the shared sentence set). */
+  static List<int[]> windows(TransformerModel model, int count) {
+    List<int[]> out = new ArrayList<>();
+    for (int r = 0; out.size() < count; r++) {
+      if (r > 200) {
+        throw new IllegalStateException("only " + out.size() + " windows of " + TOKENS + " tokens");
+      }
+      List<String> rotated = new ArrayList<>(Sentences.REAL);
+      Collections.rotate(rotated, 7 * r + 3);
+      for (int[] w : TextEncoding.encode(model.tokenizer(), List.of(String.join(" ", rotated)), TOKENS,
+          TextEncoding.Overflow.SPLIT).sequences()) {
+        if (w.length == TOKENS && out.size() < count) {
+          out.add(w);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Useful FLOPs of one BERT-style encoder pass (projections, FFN, score and weight·V products). */
+  static double encoderFlops(int layers, int hidden, int ffn, int batch, int tokens) {
+    double t = (double) batch * tokens;
+    double perLayer = 2 * t * hidden * 3 * hidden + 2 * t * hidden * hidden + 2 * 2 * t * hidden * ffn
+        + 2.0 * 2 * batch * (double) tokens * tokens * hidden;
+    return layers * perLayer;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Path out = Path.of(args.length > 0 ? args[0] : "target/bench/encoder-calibration.md");
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 7;
+    boolean memory = args.length > 2 && args[2].equals("memory");
+    if (memory) {
+      memory(out);
+      return;
+    }
+    String loadBefore = Bench.loadavg();
+    StringBuilder md = new StringBuilder();
+    try (TransformerModel model = Models.load(Models.DEFAULT_ID)) {
+      var info = model.info();
+      CalibrationConfig cc = jobConfig();
+      CalibrationGeometry geometry = CalibrationGeometry.of(info);
+      List<int[]> corpus = windows(model, 8 * BATCH);
+      List<List<int[]>> batches = new ArrayList<>();
+      for (int i = 0; i < corpus.size(); i += BATCH) {
+        batches.add(corpus.subList(i, i + BATCH));
+      }
+      ForwardRequest plain = ForwardRequest.of(batches.get(0));
+      CalibrationState shared = new CalibrationState(geometry, cc);
+      ForwardRequest calib = new ForwardRequest(batches.get(0), AttentionMode.dense(), shared, false, false);
+      // FFN width of MiniLM: 4 × hidden.
+      double flops = encoderFlops(info.numLayers(), info.hiddenSize(), 4 * info.hiddenSize(), BATCH, TOKENS);
+
+      SplittableRandom rnd = new SplittableRandom(1);
+      float[][] a = new float[2][];
+      float[][] b = new float[2][];
+      float[][] c = new float[2][];
+      for (int i = 0; i < 2; i++) {
+        a[i] = rnd.doubles((long) PEAK_N * PEAK_N).collect(() -> new FloatList(PEAK_N * PEAK_N), FloatList::add,
+            (x, y) -> { }).a;
+        b[i] = a[i].clone();
+        c[i] = new float[PEAK_N * PEAK_N];
+      }
+      double peakFlops = 2.0 * PEAK_N * PEAK_N * PEAK_N;
+      Bench.Body peak1 = () -> Gemm.mul(PEAK_N, PEAK_N, PEAK_N, a[0], b[0], c[0]);
+      Bench.Body peak2 = () -> {
+        Thread other = new Thread(() -> Gemm.mul(PEAK_N, PEAK_N, PEAK_N, a[1], b[1], c[1]));
+        other.start();
+        Gemm.mul(PEAK_N, PEAK_N, PEAK_N, a[0], b[0], c[0]);
+        other.join();
+      };
+      int[] scales = {1, 2, 4, 8};
+      // Warm-up.
+      for (int i = 0; i < 3; i++) {
+        peak1.run();
+        peak2.run();
+        model.forward(plain);
+        model.forward(calib);
+      }
+      java.lang.management.ThreadMXBean threadsBean = java.lang.management.ManagementFactory.getThreadMXBean();
+      double[] p1 = new double[rounds];
+      double[] p1cpu = new double[rounds];
+      double[] effCpu = new double[rounds];
+      double[] p2 = new double[rounds];
+      double[] fwd = new double[rounds];
+      double[] fwdCpu = new double[rounds];
+      double[] cal = new double[rounds];
+      double[] calCpu = new double[rounds];
+      double[] eff = new double[rounds];
+      double[] overhead = new double[rounds];
+      double[] overheadCpu = new double[rounds];
+      double[][] curve = new double[scales.length][rounds];
+      double[] loads = new double[rounds];
+      int reps = 3;
+      for (int r = 0; r < rounds; r++) {
+        loads[r] = Bench.load();
+        double best1 = Double.MAX_VALUE;
+        double best2 = Double.MAX_VALUE;
+        double best1cpu = Double.MAX_VALUE;
+        for (int i = 0; i < 2; i++) {
+          long c0 = threadsBean.getCurrentThreadCpuTime();
+          best1 = Math.min(best1, Bench.time(peak1).wall());
+          best1cpu = Math.min(best1cpu, (threadsBean.getCurrentThreadCpuTime() - c0) / 1e9);
+          best2 = Math.min(best2, Bench.time(peak2).wall());
+        }
+        p1cpu[r] = peakFlops / 1e9 / best1cpu;
+        p1[r] = peakFlops / 1e9 / best1;
+        p2[r] = 2 * peakFlops / 1e9 / best2;
+        // plain and calibrate alternate, order flipped every round
+        double[] fw = new double[reps];
+        double[] fc = new double[reps];
+        double[] cw = new double[reps];
+        double[] ccpu = new double[reps];
+        for (int i = 0; i < reps; i++) {
+          boolean plainFirst = (r + i) % 2 == 0;
+          Bench.Timing x = plainFirst ? Bench.time(() -> model.forward(plain)) : null;
+          Bench.Timing y = Bench.time(() -> model.forward(calib));
+          if (!plainFirst) {
+            x = Bench.time(() -> model.forward(plain));
+          }
+          fw[i] = x.wall();
+          fc[i] = x.cpu();
+          cw[i] = y.wall();
+          ccpu[i] = y.cpu();
+        }
+        fwd[r] = Bench.Stat.of(fw).median();
+        fwdCpu[r] = Bench.Stat.of(fc).median();
+        cal[r] = Bench.Stat.of(cw).median();
+        calCpu[r] = Bench.Stat.of(ccpu).median();
+        eff[r] = flops / 1e9 / fwd[r] / p2[r];
+        effCpu[r] = flops / 1e9 / fwdCpu[r] / p1cpu[r];
+        overhead[r] = cal[r] / fwd[r] - 1;
+        overheadCpu[r] = calCpu[r] / fwdCpu[r] - 1;
+        for (int s = 0; s < scales.length; s++) {
+          int m = scales[s];
+          CalibrationState st = new CalibrationState(geometry, cc);
+          curve[s][r] = Bench.time(() -> {
+            for (int i = 0; i < m; i++) {
+              model.forward(new ForwardRequest(batches.get(i), AttentionMode.dense(), st, false, false));
+            }
+          }).wall();
+        }
+      }
+      if (shared.rowsObserved() == 0) {
+        throw new IllegalStateException("the calibration state saw no rows");
+      }
+      double tokens = BATCH * TOKENS;
+      Bench.Stat peak2s = Bench.Stat.of(p2);
+      md.append("## Encoder: GEMM efficiency, capture and statistics overhead, cost curve\n\n");
+      md.append(f("Model %s (%d layers × %d heads, hidden %d), batch %d × %d tokens of real English text, "
+          + "dense attention; calibration config: the calibrate job's defaults (k grid %s, pre- and "
+          + "post-softmax, %d-bin histograms), state %d bytes. %d rounds; in each, the SGEMM peak "
+          + "(best of 2), then plain forward and calibrate forward alternating %d times (order flipped "
+          + "per round; the round keeps the medians), then the cost curve. 1-minute load average at the "
+          + "start of each round: %s.%n%n",
+          info.id(), info.numLayers(), info.numHeads(), info.hiddenSize(), BATCH, TOKENS, cc.kGrid(),
+          cc.histogramBins(), CalibrationState.sizeBytesFor(geometry, cc), rounds, reps,
+          Bench.Stat.of(loads).fmt("%.1f")));
+      md.append("| measurement | median (min – max) over rounds |\n|---|---|\n");
+      md.append(f("| SGEMM peak, %d³, one thread | %s GFLOP/s |%n", PEAK_N, Bench.Stat.of(p1).fmt("%.1f")));
+      md.append(f("| SGEMM peak, %d³, one thread, per CPU-second of that thread | %s GFLOP/s |%n", PEAK_N,
+          Bench.Stat.of(p1cpu).fmt("%.1f")));
+      md.append(f("| SGEMM peak, %d³ on each of both cores at once (machine peak) | %s GFLOP/s |%n", PEAK_N,
+          peak2s.fmt("%.1f")));
+      md.append(f("| plain forward (capture off) | %s tokens/s, CPU %s ms/batch |%n",
+          Bench.Stat.of(inv(fwd, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(fwdCpu, 1e3)).fmt("%.0f")));
+      md.append(f("| calibrate forward (CalibrationState observer) | %s tokens/s, CPU %s ms/batch |%n",
+          Bench.Stat.of(inv(cal, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(calCpu, 1e3)).fmt("%.0f")));
+      md.append(f("| forward achieved GFLOP/s (%.1f GFLOP per batch) | %s GFLOP/s |%n", flops / 1e9,
+          Bench.Stat.of(inv(fwd, flops / 1e9)).fmt("%.1f")));
+      md.append(f("| **wall: forward GFLOP/s / two-core SGEMM peak of the same round** (goal ≥ 70 %%) | **%s %%** |%n",
+          Bench.Stat.of(Bench.scale(eff, 100)).fmt("%.0f")));
+      md.append(f("| forward GFLOP per process CPU-second | %s GFLOP/s |%n",
+          Bench.Stat.of(inv(fwdCpu, flops / 1e9)).fmt("%.1f")));
+      md.append(f("| **per core, by CPU time: forward GFLOP/CPU-s / one-thread SGEMM peak GFLOP/CPU-s** (goal ≥ 70 %%) | **%s %%** |%n",
+          Bench.Stat.of(Bench.scale(effCpu, 100)).fmt("%.0f")));
+      md.append(f("| **calibrate overhead, wall: calibrate time / plain time − 1** (goal ≤ 10 %%) | **%s %%** |%n",
+          Bench.Stat.of(Bench.scale(overhead, 100)).fmt("%.1f")));
+      md.append(f("| **calibrate overhead, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n",
+          Bench.Stat.of(Bench.scale(overheadCpu, 100)).fmt("%.1f")));
+      md.append("\nCost curve (fresh state per point; time is the whole calibration of m batches):\n\n");
+      md.append("| corpus | sequences | tokens | calibration time, s | tokens/s | state bytes |\n|---|---:|---:|---|---:|---:|\n");
+      double[] xs = new double[scales.length];
+      double[] ys = new double[scales.length];
+      for (int s = 0; s < scales.length; s++) {
+        Bench.Stat st = Bench.Stat.of(curve[s]);
+        xs[s] = scales[s] * tokens;
+        ys[s] = st.median();
+        md.append(f("| %dx | %d | %.0f | %s | %.0f | %d |%n", scales[s], scales[s] * BATCH, xs[s],
+            st.fmt("%.2f"), xs[s] / st.median(), CalibrationState.sizeBytesFor(geometry, cc)));
+      }
+      md.append(f("%nFitted exponent of calibration time in tokens (log-log least squares on the medians): "
+          + "**%.2f** (linear = 1). The state size does not depend on the corpus.%n", Bench.exponent(xs, ys)));
+      md.append(f("%nFLOPs counted: Q|K|V, output and the two FFN projections, and the score and "
+          + "weight·V products (2 per multiply-add); LayerNorm, GELU and softmax are not counted. BLAS: %s. "
+          + "Load average before: %s; after: %s.%n%n", Gemm.implementation(), loadBefore, Bench.loadavg()));
+    }
+    Bench.write(out, md.toString());
+  }
+
+  private static void memory(Path out) throws Exception {
+    PeakHeap peaks = new PeakHeap();
+    long base = PeakHeap.liveNow();
+    try (TransformerModel model = Models.load(Models.DEFAULT_ID)) {
+      long modelBytes = PeakHeap.liveNow() - base;
+      List<int[]> corpus = windows(model, 8 * BATCH);
+      CalibrationState st = new CalibrationState(CalibrationGeometry.of(model.info()), jobConfig());
+      PeakHeap.resetPoolPeaks();
+      for (int i = 0; i < corpus.size(); i += BATCH) {
+        model.forward(new ForwardRequest(corpus.subList(i, i + BATCH), AttentionMode.dense(), st, false, false));
+      }
+      Bench.write(out, f("| %s, calibration of %d × %d tokens (batch %d), state %d bytes | %.0f | %.0f | %.0f | %.0f | %s |%n",
+          model.info().id(), corpus.size(), TOKENS, BATCH, st.sizeBytes(), modelBytes / 1e6,
+          peaks.maxAfterGc() / 1e6, PeakHeap.poolPeakSum() / 1e6, (modelBytes + 1e9) / 1e6,
+          peaks.maxAfterGc() <= modelBytes + 1e9 ? "met (peak after GC)" : "NOT met"));
+    }
+  }
+
+  static double[] inv(double[] seconds, double work) {
+    double[] o = new double[seconds.length];
+    for (int i = 0; i < o.length; i++) {
+      o[i] = work / seconds[i];
+    }
+    return o;
+  }
+
+  /** Collects doubles into a float array. */
+  static final class FloatList {
+    final float[] a;
+    int n;
+
+    FloatList(int size) {
+      a = new float[size];
+    }
+
+    void add(double v) {
+      a[n++] = (float) v;
+    }
+  }
+}
