@@ -66,11 +66,21 @@ public record ReportSettings(
       }
     }
     if (!p.missing(key + ".compensations", compensations)) {
-      if (compensations.isEmpty() || compensations.contains(null)
-          || new HashSet<>(compensations).size() != compensations.size()) {
+      java.util.List<String> allowed = java.util.Arrays.stream(Compensation.values())
+          .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList();
+      if (compensations.isEmpty()) {
         p.mustBe(key + ".compensations", compensations, "a non-empty list of distinct values from "
-            + java.util.Arrays.stream(Compensation.values()).map(c -> c.name().toLowerCase(java.util.Locale.ROOT))
-                .toList());
+            + allowed);
+      }
+      Set<Compensation> seenCompensations = new HashSet<>();
+      for (int i = 0; i < compensations.size(); i++) {
+        Compensation c = compensations.get(i);
+        if (c == null) {
+          p.mustBe(key + ".compensations[" + i + "]", null, "one of " + allowed);
+        } else if (!seenCompensations.add(c)) {
+          p.mustBe(key + ".compensations[" + i + "]", c.name().toLowerCase(java.util.Locale.ROOT),
+              "unique (it appears twice); distinct values from " + allowed);
+        }
       }
     }
     p.positive(key + ".max_sequences", maxSequences);

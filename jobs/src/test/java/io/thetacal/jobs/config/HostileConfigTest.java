@@ -76,12 +76,21 @@ class HostileConfigTest {
       Map.entry("calibration.holdout_sequences", new String[] {"-1", ">= 0"}),
       Map.entry("spark.partitions", new String[] {"0", "> 0"}),
       Map.entry("spark.progress_interval_seconds", new String[] {"0", "> 0"}),
-      Map.entry("output.root", new String[] {"", "a non-empty string"})));
+      Map.entry("output.root", new String[] {"", "a non-empty string"}),
+      Map.entry("report.ks[0]", new String[] {"-4", "> 0"}),
+      Map.entry("report.ks[1]", new String[] {"16", "unique"}),
+      Map.entry("report.compensations[0]", new String[] {"middle", "one of"}),
+      Map.entry("report.compensations[1]", new String[] {"none", "unique"}),
+      Map.entry("report.compensations[2]", new String[] {"none", "unique"}),
+      Map.entry("report.max_sequences", new String[] {"0", "> 0"}),
+      Map.entry("report.gates.max_kept_deviation", new String[] {"0", "> 0"}),
+      Map.entry("report.gates.max_quality_loss", new String[] {"-1", ">= 0"})));
 
   /** Keys where every value of the right type is allowed (or checked only when the job runs). */
   private static final List<String> NO_RANGE = List.of(
       "ingest.seed", // any 64-bit seed
-      "calibration.top_k_at_calibration"); // a boolean; true is refused by calibrate when it runs
+      "calibration.top_k_at_calibration", // a boolean, or absent: on for decoders
+      "report.top_k"); // a boolean
 
   @TempDir
   Path tmp;
