@@ -50,6 +50,25 @@ public enum TensorType {
     return Math.multiplyExact(elements / blockElements, (long) blockBytes);
   }
 
+  /**
+   * Decodes {@code count} elements (a whole number of blocks) stored at {@code byteOffset} of a mapped
+   * file into dst[off..], in pieces that each lie inside one mapping.
+   */
+  public void decode(MappedBytes bytes, long byteOffset, float[] dst, int off, int count, String what) {
+    if (count % blockElements != 0) {
+      throw new IllegalArgumentException(count + " elements are not a whole number of " + name() + " blocks");
+    }
+    int blocksPerPiece = Math.max(1, (bytes.maxRange() / 2) / blockBytes);
+    int blocks = count / blockElements;
+    int done = 0;
+    while (done < blocks) {
+      int nb = Math.min(blocksPerPiece, blocks - done);
+      ByteBuffer piece = bytes.slice(byteOffset + (long) done * blockBytes, nb * blockBytes, what);
+      decode(piece, dst, off + done * blockElements, nb * blockElements);
+      done += nb;
+    }
+  }
+
   /** Decodes {@code count} elements (a whole number of blocks) from {@code src} into dst[off..]. */
   public void decode(ByteBuffer src, float[] dst, int off, int count) {
     switch (this) {

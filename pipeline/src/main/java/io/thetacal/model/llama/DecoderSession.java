@@ -131,7 +131,7 @@ public final class DecoderSession {
     int d = c.hiddenSize();
     float[] x = new float[t * d];
     for (int i = 0; i < t; i++) {
-      System.arraycopy(w.embedding(), tokens[i] * d, x, i * d, d);
+      w.embedding().decodeRows(tokens[i], 1, x, i * d);
     }
     float[][] rope = ropeTables(t);
     int qkvW = c.qDim() + 2 * c.kvDim();
@@ -144,7 +144,7 @@ public final class DecoderSession {
     for (int l = 0; l < c.numLayers(); l++) {
       LlamaWeights.Layer lw = w.layers().get(l);
       rmsNorm(x, lw.attnNorm(), xn, t, d, c.rmsNormEps());
-      Parallel.linear(t, qkvW, d, xn, 0, d, lw.wqkv(), 0, 0f, qkv, 0, qkvW);
+      Parallel.linear(t, qkvW, d, xn, 0, d, lw.wqkv(), 0f, qkv, 0, qkvW);
       if (lw.bqkv() != null) {
         for (int i = 0; i < t; i++) {
           for (int j = 0; j < qkvW; j++) {
@@ -155,9 +155,9 @@ public final class DecoderSession {
       applyRope(qkv, t, qkvW, rope);
       appendKv(l, qkv, t, qkvW);
       attention(l, qkv, t, qkvW, attn);
-      Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 0, 1f, x, 0, d);
+      Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 1f, x, 0, d);
       rmsNorm(x, lw.ffnNorm(), xn, t, d, c.rmsNormEps());
-      Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0, 0f, gu, 0, 2 * ffn);
+      Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0f, gu, 0, 2 * ffn);
       Parallel.blocks(t, 16L * ffn, (from, to) -> {
         for (int i = from; i < to; i++) {
           int g0 = i * 2 * ffn;
@@ -168,7 +168,7 @@ public final class DecoderSession {
           }
         }
       });
-      Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 0, 1f, x, 0, d);
+      Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 1f, x, 0, d);
     }
     position += t;
     int first = lastOnly ? t - 1 : 0;
@@ -177,8 +177,12 @@ public final class DecoderSession {
     rmsNorm(Arrays.copyOfRange(x, first * d, t * d), w.outputNorm(), hidden, rows, d, c.rmsNormEps());
     float[] logits = null;
     if (wantLogits) {
+      if ((long) rows * c.vocabSize() > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("sequence " + sequence + ": logits of " + rows + " positions × "
+            + c.vocabSize() + " tokens do not fit one array; request fewer positions per call");
+      }
       logits = new float[rows * c.vocabSize()];
-      Parallel.linear(rows, c.vocabSize(), d, hidden, 0, d, w.output(), 0, 0f, logits, 0, c.vocabSize());
+      Parallel.linear(rows, c.vocabSize(), d, hidden, 0, d, w.output(), 0f, logits, 0, c.vocabSize());
     }
     return new Chunk(logits, wantHidden ? hidden : null);
   }

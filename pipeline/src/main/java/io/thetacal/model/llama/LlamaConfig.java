@@ -60,11 +60,12 @@ public record LlamaConfig(
     if (!(rmsNormEps >= 0) || Double.isInfinite(rmsNormEps)) {
       throw new IllegalArgumentException("'rmsNormEps' is set to " + rmsNormEps + " but must be >= 0");
     }
-    long q = (long) numHeads * headDim;
-    long wide = Math.max(Math.max(q, hiddenSize), (long) intermediateSize * 2) * Math.max(hiddenSize, vocabSize);
-    if (wide > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("model of width " + hiddenSize + " and vocabulary " + vocabSize
-          + " has matrices larger than one Java array can hold");
+    // Weight matrices are decoded in tiles of rows and never held whole, so only one row of activations
+    // (the fused Q/K/V width, twice the FFN width) must fit an int index.
+    long fused = (long) numHeads * headDim + 2L * numKvHeads * headDim;
+    if (fused > Integer.MAX_VALUE / 2 || 2L * intermediateSize > Integer.MAX_VALUE / 2) {
+      throw new IllegalArgumentException("model with " + numHeads + " heads of " + headDim
+          + " dimensions and FFN width " + intermediateSize + " has rows wider than one Java array can index");
     }
   }
 

@@ -8,6 +8,7 @@ import io.thetacal.model.ModelLoadException;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TensorSource;
 import io.thetacal.model.TextTokenizer;
+import io.thetacal.model.WeightMatrix;
 import io.thetacal.model.gguf.GgufFile;
 import io.thetacal.model.safetensors.SafetensorsCheckpoint;
 import java.io.IOException;
@@ -20,8 +21,9 @@ import java.util.Set;
 
 /**
  * Loads LLaMA-family decoders from a GGUF file or a Hugging Face directory ({@code config.json} plus
- * {@code *.safetensors} or {@code model.safetensors.index.json}). Tensors are decoded one at a time from
- * the memory-mapped files, so loading needs the decoded model plus one tensor, not the file twice.
+ * {@code *.safetensors} or {@code model.safetensors.index.json}). Weight matrices stay in their stored
+ * encoding in the memory-mapped files and are decoded in tiles while the model runs; only norm weights and
+ * biases are decoded to the heap, so the heap a loaded model retains does not grow with its matrices.
  */
 public final class LlamaModels {
   /** GGUF architectures read with the {@code <arch>.*} keys; the value is their RoPE pair layout. */
@@ -169,28 +171,40 @@ public final class LlamaModels {
   }
 
   private static LlamaWeights weights(TensorSource src, LlamaConfig c, Names n) {
-    long d = c.hiddenSize();
-    long ffn = c.intermediateSize();
-    float[] emb = src.read(n.embedding(), c.vocabSize(), d);
+    int d = c.hiddenSize();
+    int ffn = c.intermediateSize();
+    WeightMatrix emb = src.matrix(n.embedding(), c.vocabSize(), d);
     List<LlamaWeights.Layer> layers = new ArrayList<>();
     for (int l = 0; l < c.numLayers(); l++) {
-      float[] q = src.read(n.q().formatted(l), c.qDim(), d);
-      float[] k = src.read(n.k().formatted(l), c.kvDim(), d);
-      float[] v = src.read(n.v().formatted(l), c.kvDim(), d);
-      float[] wqkv = LlamaWeights.concat(q, k, v);
+      WeightMatrix wqkv = WeightMatrix.stack(src.matrix(n.q().formatted(l), c.qDim(), d),
+          src.matrix(n.k().formatted(l), c.kvDim(), d), src.matrix(n.v().formatted(l), c.kvDim(), d));
       float[] bqkv = null;
       if (c.qkvBias()) {
-        bqkv = LlamaWeights.concat(src.read(n.qBias().formatted(l), c.qDim()),
+        bqkv = concat(src.read(n.qBias().formatted(l), c.qDim()),
             src.read(n.kBias().formatted(l), c.kvDim()), src.read(n.vBias().formatted(l), c.kvDim()));
       }
-      float[] gate = src.read(n.gate().formatted(l), ffn, d);
-      float[] up = src.read(n.up().formatted(l), ffn, d);
+      WeightMatrix gateUp = WeightMatrix.stack(src.matrix(n.gate().formatted(l), ffn, d),
+          src.matrix(n.up().formatted(l), ffn, d));
       layers.add(new LlamaWeights.Layer(src.read(n.attnNorm().formatted(l), d), wqkv, bqkv,
-          src.read(n.o().formatted(l), d, c.qDim()), src.read(n.ffnNorm().formatted(l), d),
-          LlamaWeights.concat(gate, up), src.read(n.down().formatted(l), d, ffn)));
+          src.matrix(n.o().formatted(l), d, c.qDim()), src.read(n.ffnNorm().formatted(l), d), gateUp,
+          src.matrix(n.down().formatted(l), d, ffn)));
     }
-    float[] out = c.tiedOutput() ? emb : src.read(n.output(), c.vocabSize(), d);
+    WeightMatrix out = c.tiedOutput() ? emb : src.matrix(n.output(), c.vocabSize(), d);
     return new LlamaWeights(emb, layers, src.read(n.outputNorm(), d), out);
+  }
+
+  private static float[] concat(float[]... parts) {
+    int len = 0;
+    for (float[] p : parts) {
+      len = Math.addExact(len, p.length);
+    }
+    float[] out = new float[len];
+    int at = 0;
+    for (float[] p : parts) {
+      System.arraycopy(p, 0, out, at, p.length);
+      at += p.length;
+    }
+    return out;
   }
 
   private static TextTokenizer ggufTokenizer(GgufFile f) {

@@ -156,12 +156,12 @@ public final class DecoderBenchmark {
     float[] x = random(rnd, t * Math.max(ffn, d), 1);
     float[] y = new float[(t + 1) * Math.max(2 * ffn, cfg.vocabSize())];
     Body projections = () -> {
-      Parallel.linear(t, qkv, d, x, 0, d, l0.wqkv(), 0, 0f, y, 0, qkv);
-      Parallel.linear(t, d, cfg.qDim(), x, 0, cfg.qDim(), l0.wo(), 0, 0f, y, 0, d);
-      Parallel.linear(t, 2 * ffn, d, x, 0, d, l0.wGateUp(), 0, 0f, y, 0, 2 * ffn);
-      Parallel.linear(t, d, ffn, x, 0, ffn, l0.wDown(), 0, 0f, y, 0, d);
+      Parallel.linear(t, qkv, d, x, 0, d, l0.wqkv(), 0f, y, 0, qkv);
+      Parallel.linear(t, d, cfg.qDim(), x, 0, cfg.qDim(), l0.wo(), 0f, y, 0, d);
+      Parallel.linear(t, 2 * ffn, d, x, 0, d, l0.wGateUp(), 0f, y, 0, 2 * ffn);
+      Parallel.linear(t, d, ffn, x, 0, ffn, l0.wDown(), 0f, y, 0, d);
     };
-    Body head = () -> Parallel.linear(t, cfg.vocabSize(), d, x, 0, d, model.weights().output(), 0, 0f, y, 0,
+    Body head = () -> Parallel.linear(t, cfg.vocabSize(), d, x, 0, d, model.weights().output(), 0f, y, 0,
         cfg.vocabSize());
     double projFlops = 2.0 * t * d * (qkv + cfg.qDim() + 3 * ffn);
     double headFlops = 2.0 * t * d * cfg.vocabSize();

@@ -11,6 +11,7 @@ import io.thetacal.attention.SdcMode;
 import io.thetacal.attention.ThresholdLookup;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
+import io.thetacal.model.WeightMatrix;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -44,9 +45,10 @@ class LlamaSparseModesTest {
     LlamaConfig c = model.config();
     List<LlamaWeights.Layer> layers = new ArrayList<>();
     for (LlamaWeights.Layer l : model.weights().layers()) {
-      float[] wqkv = l.wqkv().clone();
+      float[] wqkv = l.wqkv().toFloats();
       Arrays.fill(wqkv, 0, c.qDim() * c.hiddenSize(), 0f);
-      layers.add(new LlamaWeights.Layer(l.attnNorm(), wqkv, null, l.wo(), l.ffnNorm(), l.wGateUp(), l.wDown()));
+      layers.add(new LlamaWeights.Layer(l.attnNorm(), WeightMatrix.of(wqkv, l.wqkv().rows(), l.wqkv().cols()),
+          null, l.wo(), l.ffnNorm(), l.wGateUp(), l.wDown()));
     }
     LlamaWeights w = model.weights();
     return new LlamaModel(model.info(), c, new LlamaWeights(w.embedding(), layers, w.outputNorm(), w.output()),
