@@ -52,6 +52,12 @@ public final class LlamaModels {
   /** Loads a GGUF file (F32, F16, BF16, Q8_0 tensors). */
   public static LlamaModel loadGguf(Path path) {
     GgufFile f = GgufFile.open(path);
+    return loadGguf(f, sha256(f.files()));
+  }
+
+  /** Builds the model of an opened GGUF file under a content hash the caller computed. */
+  static LlamaModel loadGguf(GgufFile f, String contentHash) {
+    Path path = f.path();
     String arch = f.getString("general.architecture");
     RopeLayout layout;
     if (GGUF_ADJACENT.contains(arch)) {
@@ -92,7 +98,7 @@ public final class LlamaModels {
         "blk.%d.attn_v.weight", "blk.%d.attn_q.bias", "blk.%d.attn_k.bias", "blk.%d.attn_v.bias",
         "blk.%d.attn_output.weight", "blk.%d.ffn_norm.weight", "blk.%d.ffn_gate.weight",
         "blk.%d.ffn_up.weight", "blk.%d.ffn_down.weight"));
-    ModelInfo info = LlamaModel.infoOf(path.toString(), sha256(f.files()), "gguf", config);
+    ModelInfo info = LlamaModel.infoOf(path.toString(), contentHash, "gguf", config);
     return new LlamaModel(info, config, weights, ggufTokenizer(f));
   }
 
