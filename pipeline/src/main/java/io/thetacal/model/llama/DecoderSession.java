@@ -10,7 +10,8 @@ import java.util.Arrays;
 /**
  * Incremental causal decoding with a KV cache: {@link #prefill} a prompt as one batch, then
  * {@link #step} one token at a time. Each call runs every attention row through the
- * {@link AttentionKernel} (row index = absolute position, n = position + 1) and records the V rows each
+ * {@link AttentionKernel} (row index = absolute position, n = position + 1, or the sliding window's
+ * {@link LlamaConfig#visibleKeys} with the row's first score belonging to key position + 1 - n) and records the V rows each
  * KV group needs (the union over the group's query heads). Not thread-safe.
  */
 public final class DecoderSession {
@@ -315,21 +316,25 @@ public final class DecoderSession {
         Gemm.mulTransposed(r1 - r0, keys, hd, scale, qkv, r0 * stride + h * hd, stride, k, g * hd, kv, 0f,
             scores, r0 * n, n);
         for (int i = r0; i < r1; i++) {
-          int visible = position + i + 1;
+          int p = position + i;
+          int count = c.visibleKeys(p);
+          int lo = p + 1 - count;
           int off = i * n;
-          double ri = kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask,
-              i * words * 64);
+          double ri = kernel.apply(layer, h, sequence, p, scores, off + lo, count, mask, i * words * 64 + lo);
           r[i] = (float) ri;
           anyR |= ri != 0;
-          if (visible < keys) {
-            Arrays.fill(scores, off + visible, off + keys, 0f);
+          if (lo > 0) {
+            Arrays.fill(scores, off, off + lo, 0f);
+          }
+          if (p + 1 < keys) {
+            Arrays.fill(scores, off + p + 1, off + keys, 0f);
           }
         }
         Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
       }
       if (anyR) {
         if (vbar == null) {
-          vbar = prefixMeans(v, g, t);
+          vbar = visibleMeans(v, g, t);
         }
         for (int i = 0; i < t; i++) {
           if (r[i] != 0) {
@@ -346,17 +351,18 @@ public final class DecoderSession {
         for (int wi = 0; wi < words; wi++) {
           needed += Long.bitCount(mask[i * words + wi]);
         }
-        groupStats.recordVRows(layer, needed, position + i + 1);
+        groupStats.recordVRows(layer, needed, c.visibleKeys(position + i));
       }
     }
   }
 
-  /** Means of V rows 0..position+i of KV head g, for each new row i: [t × headDim]. */
-  private double[] prefixMeans(float[] v, int g, int t) {
+  /** Means of the V rows of KV head g visible to each new row i (keys lo..position+i): [t × headDim]. */
+  private double[] visibleMeans(float[] v, int g, int t) {
     int hd = c.headDim();
     int kv = c.kvDim();
     double[] sum = new double[hd];
-    for (int j = 0; j < position; j++) {
+    int lo = position + 1 - c.visibleKeys(position);
+    for (int j = lo; j < position; j++) {
       for (int e = 0; e < hd; e++) {
         sum[e] += v[j * kv + g * hd + e];
       }
@@ -366,7 +372,15 @@ public final class DecoderSession {
       int j = position + i;
       for (int e = 0; e < hd; e++) {
         sum[e] += v[j * kv + g * hd + e];
-        out[i * hd + e] = sum[e] / (j + 1);
+      }
+      int count = c.visibleKeys(j);
+      for (; lo < j + 1 - count; lo++) {
+        for (int e = 0; e < hd; e++) {
+          sum[e] -= v[lo * kv + g * hd + e];
+        }
+      }
+      for (int e = 0; e < hd; e++) {
+        out[i * hd + e] = sum[e] / count;
       }
     }
     return out;

@@ -17,7 +17,8 @@ import java.util.Objects;
 /**
  * A LLaMA-family decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) whose attention rows all go
  * through {@link io.thetacal.attention.AttentionKernel}, so every capture and sparsification mode applies.
- * Forward passes are causal: prefill row i sees n = i + 1 keys. Thread-safe: weights are read-only and
+ * Forward passes are causal: prefill row i sees n = i + 1 keys, or the last {@code slidingWindow} of them
+ * (see {@link LlamaConfig#visibleKeys}). Thread-safe: weights are read-only and
  * every forward pass or {@link DecoderSession} has its own state.
  */
 public final class LlamaModel implements TransformerModel {
@@ -39,11 +40,7 @@ public final class LlamaModel implements TransformerModel {
       throw new IllegalArgumentException("weights have " + weights.layers().size()
           + " layers but the configuration declares " + config.numLayers());
     }
-    int half = config.ropeDim() / 2;
-    invFreq = new double[half];
-    for (int i = 0; i < half; i++) {
-      invFreq[i] = Math.pow(config.ropeTheta(), -2.0 * i / config.ropeDim());
-    }
+    invFreq = config.ropeScaling().inverseFrequencies(config.ropeTheta(), config.ropeDim());
   }
 
   /** Builds the {@link ModelInfo} of a decoder from its configuration. */

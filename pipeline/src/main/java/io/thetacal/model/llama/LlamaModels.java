@@ -83,16 +83,14 @@ public final class LlamaModels {
     int vocab = f.metadata().containsKey(arch + ".vocab_size")
         ? f.getPositiveInt(arch + ".vocab_size") : (int) Math.min(Integer.MAX_VALUE, embShape[0]);
     boolean bias = f.has("blk.0.attn_q.bias");
+    int window = f.metadata().containsKey(arch + ".attention.sliding_window")
+        ? f.getPositiveInt(arch + ".attention.sliding_window") : 0;
+    RopeScaling scaling = ggufRopeScaling(f, arch, ropeDim);
     LlamaConfig config = config(path, () -> new LlamaConfig(vocab, hidden,
         f.getPositiveInt(arch + ".feed_forward_length"), f.getPositiveInt(arch + ".block_count"), heads,
         kvHeads, headDim, ropeDim, f.getDouble(arch + ".rope.freq_base", 10000.0),
         f.getDouble(arch + ".attention.layer_norm_rms_epsilon", 1e-5),
-        f.getPositiveInt(arch + ".context_length"), layout, !f.has("output.weight"), bias));
-    String scaling = arch + ".rope.scaling.type";
-    if (f.metadata().containsKey(scaling) && !"none".equals(f.metadata().get(scaling))) {
-      throw new ModelLoadException(path + ": metadata '" + scaling + "' is '" + f.metadata().get(scaling)
-          + "'; RoPE scaling is not supported");
-    }
+        f.getPositiveInt(arch + ".context_length"), layout, !f.has("output.weight"), bias, window, scaling));
     LlamaWeights weights = weights(f, config, new Names("token_embd.weight", "output_norm.weight",
         "output.weight", "blk.%d.attn_norm.weight", "blk.%d.attn_q.weight", "blk.%d.attn_k.weight",
         "blk.%d.attn_v.weight", "blk.%d.attn_q.bias", "blk.%d.attn_k.bias", "blk.%d.attn_v.bias",
@@ -119,10 +117,8 @@ public final class LlamaModels {
       throw new ModelLoadException(cfgPath + ": 'model_type' is '" + type
           + "' but must be one of llama, mistral, qwen2");
     }
-    JsonNode scaling = cfg.get("rope_scaling");
-    if (scaling != null && !scaling.isNull()) {
-      throw new ModelLoadException(cfgPath + ": 'rope_scaling' is " + scaling + "; RoPE scaling is not supported");
-    }
+    RopeScaling scaling = hfRopeScaling(cfgPath, cfg.get("rope_scaling"));
+    int window = hfSlidingWindow(cfgPath, cfg, type);
     int hidden = hfInt(cfgPath, cfg, "hidden_size", null);
     int heads = hfInt(cfgPath, cfg, "num_attention_heads", null);
     int kvHeads = hfInt(cfgPath, cfg, "num_key_value_heads", heads);
@@ -134,7 +130,8 @@ public final class LlamaModels {
         hidden, hfInt(cfgPath, cfg, "intermediate_size", null),
         hfInt(cfgPath, cfg, "num_hidden_layers", null), heads, kvHeads, headDim, headDim,
         cfg.path("rope_theta").asDouble(10000.0), cfg.path("rms_norm_eps").asDouble(1e-6),
-        hfInt(cfgPath, cfg, "max_position_embeddings", 4096), RopeLayout.ROTATE_HALF, tied, bias));
+        hfInt(cfgPath, cfg, "max_position_embeddings", 4096), RopeLayout.ROTATE_HALF, tied, bias, window,
+        scaling));
     LlamaWeights weights = weights(st, config, new Names("model.embed_tokens.weight", "model.norm.weight",
         "lm_head.weight", "model.layers.%d.input_layernorm.weight",
         "model.layers.%d.self_attn.q_proj.weight", "model.layers.%d.self_attn.k_proj.weight",
@@ -147,6 +144,80 @@ public final class LlamaModels {
     TextTokenizer tok = Files.isRegularFile(tokJson) ? HfTokenizer.fromFile(tokJson) : null;
     ModelInfo info = LlamaModel.infoOf(dir.toString(), sha256(st.files()), "safetensors", config);
     return new LlamaModel(info, config, weights, tok);
+  }
+
+  /**
+   * {@code <arch>.rope.scaling.type} ("none" or "linear" with {@code <arch>.rope.scaling.factor}) and the
+   * per-pair frequency divisors of a {@code rope_freqs.weight} tensor (how llama.cpp stores llama3 scaling).
+   */
+  private static RopeScaling ggufRopeScaling(GgufFile f, String arch, int ropeDim) {
+    String typeKey = arch + ".rope.scaling.type";
+    Object type = f.metadata().get(typeKey);
+    RopeScaling scaling = RopeScaling.NONE;
+    if (type != null && !"none".equals(type)) {
+      if (!"linear".equals(type)) {
+        throw new ModelLoadException(f.path() + ": metadata '" + typeKey + "' is '" + type
+            + "' but must be one of none, linear (llama3 scaling comes as the tensor 'rope_freqs.weight')");
+      }
+      String factorKey = arch + ".rope.scaling.factor";
+      if (!f.metadata().containsKey(factorKey)) {
+        throw new ModelLoadException(f.path() + ": metadata '" + factorKey + "' is missing; '" + typeKey
+            + "' = linear needs it");
+      }
+      double factor = f.getDouble(factorKey, 1);
+      scaling = config(f.path(), () -> RopeScaling.linear(factor));
+    }
+    if (f.has("rope_freqs.weight")) {
+      if (scaling != RopeScaling.NONE) {
+        throw new ModelLoadException(f.path() + ": has both metadata '" + typeKey + "' = " + type
+            + " and the tensor 'rope_freqs.weight'; only one RoPE scaling is supported");
+      }
+      float[] factors = f.read("rope_freqs.weight", ropeDim / 2);
+      scaling = config(f.path(), () -> RopeScaling.freqFactors(factors));
+    }
+    return scaling;
+  }
+
+  /** HF {@code rope_scaling}: null, or an object whose {@code rope_type} (or {@code type}) is supported. */
+  private static RopeScaling hfRopeScaling(Path file, JsonNode node) {
+    if (node == null || node.isNull()) {
+      return RopeScaling.NONE;
+    }
+    if (!node.isObject()) {
+      throw new ModelLoadException(file + ": 'rope_scaling' is " + node + " but must be null or an object");
+    }
+    String typeKey = node.has("rope_type") ? "rope_type" : "type";
+    String type = node.path(typeKey).asText("");
+    return config(file, () -> switch (type) {
+      case "default" -> RopeScaling.NONE;
+      case "linear" -> RopeScaling.linear(hfNumber(file, node, "factor"));
+      case "llama3" -> RopeScaling.llama3(hfNumber(file, node, "factor"), hfNumber(file, node, "low_freq_factor"),
+          hfNumber(file, node, "high_freq_factor"), (int) Math.min(Integer.MAX_VALUE,
+              hfNumber(file, node, "original_max_position_embeddings")));
+      default -> throw new ModelLoadException(file + ": 'rope_scaling." + typeKey + "' is '" + type
+          + "' but must be one of default, linear, llama3");
+    });
+  }
+
+  private static double hfNumber(Path file, JsonNode scaling, String key) {
+    JsonNode v = scaling.get(key);
+    if (v == null || !v.isNumber()) {
+      throw new ModelLoadException(file + ": 'rope_scaling." + key + "' is " + (v == null ? "missing" : v)
+          + " but must be a number");
+    }
+    return v.asDouble();
+  }
+
+  /** Mistral's {@code sliding_window}; Qwen2 windows apply only with {@code use_sliding_window}. */
+  private static int hfSlidingWindow(Path file, JsonNode cfg, String type) {
+    if (type.equals("qwen2")) {
+      if (cfg.path("use_sliding_window").asBoolean(false)) {
+        throw new ModelLoadException(file + ": 'use_sliding_window' is true; Qwen2's per-layer sliding window "
+            + "(max_window_layers) is not supported");
+      }
+      return 0;
+    }
+    return cfg.hasNonNull("sliding_window") ? hfInt(file, cfg, "sliding_window", null) : 0;
   }
 
   private static int hfInt(Path file, JsonNode cfg, String key, Integer dflt) {
@@ -163,9 +234,11 @@ public final class LlamaModels {
     return v.asInt();
   }
 
-  private static LlamaConfig config(Path file, java.util.function.Supplier<LlamaConfig> make) {
+  private static <T> T config(Path file, java.util.function.Supplier<T> make) {
     try {
       return make.get();
+    } catch (ModelLoadException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException(file + ": " + e.getMessage(), e);
     }
