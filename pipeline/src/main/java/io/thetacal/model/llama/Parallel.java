@@ -74,12 +74,17 @@ final class Parallel {
   }
 
   /** Floats of one thread's dequantization scratch: a tile of weight rows is decoded into it. */
-  static final int TILE_FLOATS = 1 << 19;
+  static final int TILE_FLOATS = 1 << 20;
   static final int MIN_TILE_ROWS = 64;
-  static final int MAX_TILE_ROWS = 256;
+  static final int MAX_TILE_ROWS = 1024;
   private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
-  /** Weight rows decoded per tile for rows of k elements. */
+  /**
+   * Weight rows decoded per tile for rows of k elements. Every tile is one GEMM that packs all m activation
+   * rows again, so taller tiles are faster: measured (CPU time, one BLAS thread, 512 rows, the gate/up and
+   * down products of a 768-wide model) Q8_0 tiles of 64 / 256 / 1024 rows reached 80 / 85 / 91 % of the
+   * same product on a heap matrix.
+   */
   static int tileRows(int k) {
     return Math.max(MIN_TILE_ROWS, Math.min(MAX_TILE_ROWS, TILE_FLOATS / k));
   }
