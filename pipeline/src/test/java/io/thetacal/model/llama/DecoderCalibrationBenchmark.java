@@ -278,7 +278,7 @@ public final class DecoderCalibrationBenchmark {
             false, false));
       }
       String what = gguf == null ? "random LLaMA 12 × 768 (FFN 2048, vocab 32000)"
-          : f("same shape loaded from a %s GGUF of %.0f MB (weights memory-mapped)", type,
+          : f("random LLaMA 12 × 768 (FFN 2048, vocab 32000) loaded from a %s GGUF of %.0f MB (weights memory-mapped)", type,
               java.nio.file.Files.size(gguf) / 1e6);
       Bench.write(out, f("| %s, calibration of 512 tokens as 4 × 128, "
           + "2 × 256, 1 × 512, state %d bytes | %.0f | %.0f | %.0f | %.0f | %s |%n", what, st.sizeBytes(),
