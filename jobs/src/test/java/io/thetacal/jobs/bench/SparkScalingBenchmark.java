@@ -156,6 +156,16 @@ public final class SparkScalingBenchmark {
       Files.writeString(out, md);
       System.out.print(md);
     }
+    deleteTree(dir);
+  }
+
+  /** Removes the benchmark's corpus, thresholds and cluster directories (hundreds of MB). */
+  static void deleteTree(Path dir) throws java.io.IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   static double[] each(List<Run> runs, ToDoubleFunction<Run> f) {
