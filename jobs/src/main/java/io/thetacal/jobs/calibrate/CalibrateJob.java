@@ -1,5 +1,6 @@
 package io.thetacal.jobs.calibrate;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.exists;
@@ -56,8 +57,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -65,6 +69,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -201,12 +206,13 @@ public final class CalibrateJob {
         .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
         .select("input_ids", "n_tokens", "order_key");
 
-    long[] totals = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
-        "calibrate: count sequences of " + cs.datasets(), () -> {
-          Row r = input.agg(org.apache.spark.sql.functions.count(lit(1)),
-              org.apache.spark.sql.functions.sum(col("n_tokens").cast("long"))).first();
-          return new long[] {r.getLong(0), r.isNullAt(1) ? 0 : r.getLong(1)};
-        });
+    Map<Integer, Long> lengths = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
+        "calibrate: count sequences of " + cs.datasets(), () -> lengthCounts(input));
+    long[] totals = {0, 0};
+    lengths.forEach((n, c) -> {
+      totals[0] += c;
+      totals[1] += n * c;
+    });
     long rejectedCount = rejected.count();
     if (totals[0] == 0) {
       throw new CalibrateException("No calibration sequences in " + corpora + " for datasets "
@@ -220,7 +226,8 @@ public final class CalibrateJob {
         totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
         CalibrationState.sizeBytesFor(geometry, cc));
 
-    CalibrationState state = capture(input, totals[0], geometry, cc);
+    Captured captured = capture(input, lengths, geometry, cc);
+    CalibrationState state = captured.state();
 
     List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
         : holdout(checked, cs.holdoutSequences(), seed);
@@ -236,8 +243,15 @@ public final class CalibrateJob {
     counts.put("ingest_rejected_documents", ingestRejected[0]);
     counts.put("partitions", (long) config.spark().partitions());
     counts.put("holdout_sequences", (long) holdoutSeqs.size());
+    // the placements' tables are independent reads of the state: derived side by side
+    long tt = System.nanoTime();
+    Map<Placement, ThresholdTable> tables = new EnumMap<>(Placement.class);
+    cc.placements().parallelStream()
+        .map(p -> Map.entry(p, ThresholdTable.from(state, p, cc.estimatorInstance())))
+        .toList().forEach(e -> tables.put(e.getKey(), e.getValue()));
+    long thresholdNanos = System.nanoTime() - tt;
     for (Placement placement : cc.placements()) {
-      ThresholdTable table = ThresholdTable.from(state, placement, cc.estimatorInstance());
+      ThresholdTable table = tables.get(placement);
       HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
       if (check != null) {
         checks.put(placement, check);
@@ -270,46 +284,76 @@ public final class CalibrateJob {
       cells.put(placement, table.calibratedCells());
     }
     Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
+    CalibrateTimings timings = new CalibrateTimings(captured.wall(), captured.driverMerge(),
+        Duration.ofNanos(thresholdNanos), captured.modelLoad(), captured.plan().partitionTokens().length,
+        captured.plan().maxTokens(), captured.plan().minTokens());
     CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
-        totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed);
+        totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed, timings);
     LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
-        + " in %.1f s", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
-        elapsed.toMillis() / 1000.0));
+        + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; model loads %.1f s"
+        + " over tasks)", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
+        elapsed.toMillis() / 1000.0, timings.capture().toMillis() / 1000.0, timings.driverMerge().toNanos() / 1e9,
+        timings.thresholds().toNanos() / 1e9, 100 * result.driverShare(), timings.modelLoad().toMillis() / 1000.0));
     return result;
   }
 
   /**
    * The merged calibration state of the given sequences (columns input_ids, n_tokens, order_key): a
    * fixed global order (length, then the order key) cut into batches of {@code model.batch_size},
-   * spread over {@code spark.partitions}, captured per partition and tree-merged. Also the seam a
-   * refresh calibrates its new partitions through.
+   * spread over {@code spark.partitions} balanced by tokens ({@link BatchPlan}), captured per partition
+   * and tree-merged. Also the seam a refresh calibrates its new partitions through.
    */
   public CalibrationState capture(Dataset<Row> input, long sequences, CalibrationGeometry geometry,
       CalibrationConfig cc) {
     Objects.requireNonNull(config, "config must be set before capture()");
+    Map<Integer, Long> lengths = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
+        "calibrate: count " + sequences + " sequences by length", () -> lengthCounts(input));
+    return capture(input, lengths, geometry, cc).state();
+  }
+
+  /** The merged state, the batch plan, and the measured times of one capture. */
+  private record Captured(CalibrationState state, BatchPlan.Plan plan, Duration wall, Duration driverMerge,
+      Duration modelLoad) {
+  }
+
+  private Captured capture(Dataset<Row> input, Map<Integer, Long> lengths, CalibrationGeometry geometry,
+      CalibrationConfig cc) {
     String modelId = config.model().id();
+    long sequences = lengths.values().stream().mapToLong(Long::longValue).sum();
     try (Progress progress = Progress.start(spark.sparkContext(), LOG, "calibrate", sequences,
         Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
       boolean tac = config.calibration().topKAtCalibrationFor(ExecutorModels.model(modelId).info().family());
       if (tac) {
         LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
       }
+      LongAccumulator modelLoad = spark.sparkContext().longAccumulator("calibrate.model_load_ns");
       CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),
-          progress.tokens());
+          progress.tokens(), modelLoad);
       int batchSize = config.model().batchSize();
       int partitions = config.spark().partitions();
+      BatchPlan.Plan plan = BatchPlan.plan(lengths, batchSize, partitions);
+      int parallelism = spark.sparkContext().defaultParallelism();
+      LOG.info("calibrate: {} batches of {} over {} partitions, {}..{} tokens per partition, {} cores{}",
+          (sequences + batchSize - 1) / batchSize, batchSize, partitions, plan.minTokens(), plan.maxTokens(),
+          parallelism, partitions % parallelism == 0 ? "" : "; 'spark.partitions' is not a multiple of the"
+              + " cores, so the last round of tasks leaves cores idle");
+      DriverTimedMerge merge = new DriverTimedMerge();
+      long t0 = System.nanoTime();
       byte[] merged = JobSupport.withJobGroup(spark, "thetacal-calibrate-capture",
           "calibrate: capture attention of " + sequences + " sequences with " + modelId, () ->
               input.orderBy(col("n_tokens"), col("order_key")).select("input_ids").javaRDD()
                   .zipWithIndex()
                   .mapToPair(t -> new scala.Tuple2<>(t._2() / batchSize,
                       new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(0)))))
-                  .groupByKey(partitions)
+                  .groupByKey(plan.partitioner())
                   .mapPartitions(fn)
-                  .treeReduce(CalibrateJob::merge, 2));
+                  .treeReduce(merge, 2));
+      long d0 = System.nanoTime();
       CalibrationState state = CalibrationState.deserialize(merged);
+      long d1 = System.nanoTime();
       LOG.info(progress.line());
-      return state;
+      return new Captured(state, plan, Duration.ofNanos(d1 - t0), Duration.ofNanos(merge.driverNanos() + d1 - d0),
+          Duration.ofNanos(modelLoad.value()));
     } catch (RuntimeException e) {
       NonFiniteScoreException nf = find(e, NonFiniteScoreException.class);
       if (nf != null) {
@@ -317,6 +361,41 @@ public final class CalibrateJob {
             + nf.layer() + ", head " + nf.head() + ": " + nf.getMessage() + "; the model is broken", nf);
       }
       throw e;
+    }
+  }
+
+  /** Sequences per length (a null length counts as 0, where the capture's sort puts it). */
+  private static Map<Integer, Long> lengthCounts(Dataset<Row> input) {
+    Map<Integer, Long> out = new TreeMap<>();
+    for (Row r : input.groupBy(coalesce(col("n_tokens"), lit(0)).as("n")).count().collectAsList()) {
+      out.put(((Number) r.get(0)).intValue(), r.getLong(1));
+    }
+    return out;
+  }
+
+  /**
+   * The merge of two serialized states, timing the calls made on the driver (outside any task): the final
+   * merge of the partial states that a tree aggregation hands the driver.
+   */
+  static final class DriverTimedMerge implements Function2<byte[], byte[], byte[]> {
+    private static final long serialVersionUID = 1L;
+    private final transient AtomicLong driverNanos = new AtomicLong();
+
+    @Override
+    public byte[] call(byte[] a, byte[] b) {
+      if (driverNanos == null || TaskContext.get() != null) {
+        return merge(a, b);
+      }
+      long t0 = System.nanoTime();
+      try {
+        return merge(a, b);
+      } finally {
+        driverNanos.addAndGet(System.nanoTime() - t0);
+      }
+    }
+
+    long driverNanos() {
+      return driverNanos.get();
     }
   }
 
@@ -349,7 +428,7 @@ public final class CalibrateJob {
   }
 
   static byte[] merge(byte[] a, byte[] b) {
-    return CalibrationState.deserialize(a).merge(CalibrationState.deserialize(b)).serialize();
+    return CalibrationState.deserialize(a).mergeSerialized(b).serialize();
   }
 
   static String placementDir(Placement p) {

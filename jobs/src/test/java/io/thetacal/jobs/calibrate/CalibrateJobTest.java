@@ -145,6 +145,21 @@ class CalibrateJobTest {
   }
 
   @Test
+  void driverSideMergeAndThresholdTimesAreMeasuredInsideTheJob() {
+    CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config("spark.partitions=4",
+        "calibration.holdout_sequences=0")).outputRoot(root).version("timed").execute();
+    CalibrateTimings t = r.timings();
+    assertEquals(4, t.partitions());
+    assertTrue(t.driverMerge().toNanos() > 0 && t.thresholds().toNanos() > 0, t.toString());
+    assertTrue(t.driverMerge().compareTo(t.capture()) < 0, t.toString());
+    assertTrue(t.capture().plus(t.thresholds()).compareTo(r.elapsed()) <= 0, t + " in " + r.elapsed());
+    assertTrue(r.driverShare() > 0 && r.driverShare() < 1, "share " + r.driverShare());
+    // balanced by tokens: partitions differ by at most one batch of 8 sequences of <= 48 tokens
+    assertTrue(t.maxPartitionTokens() - t.minPartitionTokens() <= 8 * 48, t.toString());
+    assertTrue(t.minPartitionTokens() * 4 <= r.tokens() && t.maxPartitionTokens() * 4 >= r.tokens(), t.toString());
+  }
+
+  @Test
   void missingDatasetNamesTheIngestStep() {
     CalibrateException e = assertThrows(CalibrateException.class, () -> ThetacalJobs.get(spark).calibrate()
         .config(config()).outputRoot(tmp.resolve("empty").toString()).version("x").execute());
