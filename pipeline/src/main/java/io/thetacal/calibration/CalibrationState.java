@@ -33,8 +33,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   public static final int FORMAT_VERSION = 1;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
-  /** Scores sampled from a long row to choose its pre-filter cut. */
-  private static final int SAMPLE = 256;
+  /** Bins of the row-local selection when histograms are off. */
+  private static final int SELECTION_BINS = 64;
 
   private final CalibrationGeometry geometry;
   private final CalibrationConfig config;
@@ -52,8 +52,14 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final long[] hist;
   private long rowsObserved;
   private long elementsObserved;
+  /** Bins of the row-local selection: the histogram's when it has any, else this many on its range. */
+  private final int selBins;
   private transient float[] scratch = new float[0];
-  private final transient float[] sample = new float[SAMPLE];
+  private transient int[] binOfScore = new int[0];
+  private final transient int[] binCount;
+  private final transient int[] binEnd;
+  private final transient float[] kValue;
+  private final transient long[] kTop;
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
     this.geometry = java.util.Objects.requireNonNull(geometry, "geometry");
@@ -74,7 +80,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.stride = strideFor(config);
     this.bins = config.histogramBins();
     this.histMin = config.histogramMin();
-    this.binsPerUnit = bins / (config.histogramMax() - config.histogramMin());
+    this.selBins = bins > 0 ? bins : SELECTION_BINS;
+    this.binsPerUnit = selBins / (config.histogramMax() - config.histogramMin());
+    this.binCount = new int[selBins + 2];
+    this.binEnd = new int[selBins + 2];
+    this.kValue = new float[ks.length];
+    this.kTop = new long[ks.length];
     long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
     this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets)];
@@ -180,99 +191,112 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       rowsObserved++;
       elementsObserved += n;
     }
-    if (bins > 0 && shared) {
-      histRows[lhb]++;
-      int base = lhb * (bins + 2);
-      for (int j = 0; j < n; j++) {
-        hist[base + binOf(a[off + j])]++;
-      }
-    }
     int kc = 0;
     while (kc < ks.length && ks[kc] < n) {
       kc++;
     }
-    if (kc == 0) {
+    // the k indices this call records: all of them, or only onlyK
+    int kFirst = onlyK < 0 ? 0 : onlyK;
+    int kLast = onlyK < 0 ? kc - 1 : onlyK;
+    boolean select = kFirst <= kLast && kLast < kc;
+    boolean histogram = bins > 0 && shared;
+    if (!select && !histogram) {
       return;
     }
     if (scratch.length < n) {
-      scratch = new float[Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()))];
+      int size = Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()));
+      scratch = new float[size];
+      binOfScore = new int[size];
     }
-    float[] s = scratch;
-    int len = candidates(a, off, n, ks[kc - 1] + 1, s);
-    float m = row.max();
-    double d = row.denominator();
-    long dq = preOffset >= 0 ? Quantization.denominator(d) : 0;
-    long top = 0;
-    int prev = -1;
-    for (int ki = kc - 1; ki >= 0; ki--) {
-      if (onlyK >= 0 && ki < onlyK) {
-        break;
-      }
-      int idx = len - 1 - ks[ki];
-      int from = prev + 1;
-      // positions > prev hold the previous (larger) top set; select within them
-      float t = select(s, from, len, idx);
-      boolean record = onlyK < 0 || ki == onlyK;
-      int c = (lhb * ks.length + ki) * stride;
-      if (record) {
-        cells[c]++;
-      }
-      if (preOffset >= 0) {
-        long q = Quantization.score(t, layer, head);
-        if (record) {
-          Int128.add(cells, c + preOffset, q);
-          Int128.addSquare(cells, c + preOffset + 2, q);
-        }
-        if (prev < 0) {
-          for (int i = idx + 1; i < len; i++) {
-            top += Quantization.mass(s[i], m);
-          }
-        } else {
-          for (int i = prev + 1; i <= idx; i++) {
-            top -= Quantization.mass(s[i], m);
-          }
-        }
-        if (record) {
-          Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top));
-        }
-      }
-      if (postOffset >= 0 && record) {
-        long p = Quantization.probability(t, m, d);
-        Int128.add(cells, c + postOffset, p);
-        Int128.addSquare(cells, c + postOffset + 2, p);
-      }
-      prev = idx;
+    int[] bin = binOfScore;
+    int[] cnt = binCount;
+    int lowBin = selBins + 1;
+    int highBin = 0;
+    for (int j = 0; j < n; j++) {
+      int i = binOf(a[off + j]);
+      bin[j] = i;
+      cnt[i]++;
+      lowBin = Math.min(lowBin, i);
+      highBin = Math.max(highBin, i);
     }
+    if (histogram) {
+      histRows[lhb]++;
+      int base = lhb * (bins + 2);
+      for (int i = lowBin; i <= highBin; i++) {
+        hist[base + i] += cnt[i];
+      }
+    }
+    if (select) {
+      selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin);
+    }
+    Arrays.fill(cnt, lowBin, highBin + 1, 0);
   }
 
   /**
-   * Copies into {@code s} a multiset of the row's scores that contains its {@code need} largest, and
-   * returns its size. Long rows are pre-filtered in one branch-free pass: a strided sample of
-   * {@value #SAMPLE} scores gives a cut expected to keep about 2 · need + 64 of them, and every score
-   * >= the cut is kept; when fewer than {@code need} pass (an unlucky sample), the whole row is used.
-   * The result does not depend on the cut: the selections below are exact either way.
+   * The order statistics of one row for k indices kFirst .. kLast, and their cells' updates, from the per-score bins counted by
+   * {@link #update}: the scores are laid out bin by bin in ascending bin order (bins are monotone in the
+   * score), so the (k+1)-th largest lies in the bin whose range of positions holds n - 1 - k, and an exact
+   * selection within that bin alone finds it. Selections run from the largest k down, each inside the
+   * part of its bin above the previous one, so that afterwards positions (n - 1 - k, n) hold a top-k set
+   * for every k, and one suffix sum of the quantized masses gives every k's top-k mass.
    */
-  private int candidates(float[] a, int off, int n, int need, float[] s) {
-    long target = 2L * need + 64;
-    if (target * 2 < n && n >= 2 * SAMPLE) {
-      int stride = n / SAMPLE;
-      for (int i = 0; i < SAMPLE; i++) {
-        sample[i] = a[off + i * stride];
+  private void selectAndRecord(AttentionRow row, float[] a, int off, int n, int kFirst, int kLast,
+      int lhb, int lowBin, int highBin) {
+    int[] bin = binOfScore;
+    int[] cnt = binCount;
+    int[] at = binEnd;
+    float[] s = scratch;
+    int pos = 0;
+    for (int i = lowBin; i <= highBin; i++) {
+      at[i] = pos;
+      pos += cnt[i];
+    }
+    for (int j = 0; j < n; j++) {
+      s[at[bin[j]]++] = a[off + j];
+    }
+    int layer = row.layer();
+    int head = row.head();
+    float m = row.max();
+    double d = row.denominator();
+    float[] t = kValue;
+    int prev = -1;
+    for (int ki = kLast; ki >= kFirst; ki--) {
+      int idx = n - 1 - ks[ki];
+      int i = highBin;
+      while (at[i] - cnt[i] > idx) {
+        i--;
       }
-      int rank = (int) ((target * SAMPLE + n - 1) / n);
-      float cut = OrderStatistics.selectInPlace(sample, 0, SAMPLE, SAMPLE - rank);
-      int c = 0;
-      for (int j = 0; j < n; j++) {
-        float v = a[off + j];
-        s[c] = v;
-        c += v >= cut ? 1 : 0;
-      }
-      if (c >= need) {
-        return c;
+      t[ki] = select(s, Math.max(at[i] - cnt[i], prev + 1), at[i], idx);
+      prev = idx;
+    }
+    long dq = 0;
+    long[] top = kTop;
+    if (preOffset >= 0) {
+      dq = Quantization.denominator(d);
+      long sum = 0;
+      int ki = kFirst;
+      for (int p = n - 1; ki <= kLast; p--) {
+        if (p == n - 1 - ks[ki]) {
+          top[ki++] = sum;
+        }
+        sum += Quantization.mass(s[p], m);
       }
     }
-    System.arraycopy(a, off, s, 0, n);
-    return n;
+    for (int ki = kFirst; ki <= kLast; ki++) {
+      int c = (lhb * ks.length + ki) * stride;
+      cells[c]++;
+      if (preOffset >= 0) {
+        long q = Quantization.score(t[ki], layer, head);
+        Int128.add(cells, c + preOffset, q);
+        Int128.addSquare(cells, c + preOffset + 2, q);
+        Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top[ki]));
+      }
+      if (postOffset >= 0) {
+        long p = Quantization.probability(t[ki], m, d);
+        Int128.add(cells, c + postOffset, p);
+        Int128.addSquare(cells, c + postOffset + 2, p);
+      }
+    }
   }
 
   /**
@@ -339,12 +363,16 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     a[j] = t;
   }
 
+  /**
+   * The bin of a score: 0 below the lowest edge, 1 .. selBins inside, selBins + 1 above; the histogram's
+   * bins when histograms are on. Monotone in the score, which is what the selection relies on.
+   */
   private int binOf(float v) {
     if (v < histMin) {
       return 0;
     }
     int i = (int) ((v - histMin) * binsPerUnit);
-    return i >= bins ? bins + 1 : i + 1;
+    return i >= selBins ? selBins + 1 : i + 1;
   }
 
   /** Adds another state of the same geometry and config into this one. */

@@ -1,0 +1,81 @@
+package io.thetacal.bench;
+
+import io.thetacal.attention.AttentionMode;
+import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionRow;
+import io.thetacal.attention.Placement;
+import io.thetacal.attention.RowReplay;
+import io.thetacal.calibration.CalibrationConfig;
+import io.thetacal.calibration.CalibrationGeometry;
+import io.thetacal.calibration.CalibrationState;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.Models;
+import io.thetacal.model.TransformerModel;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The statistics alone: captures the attention rows of real forward passes (the encoder benchmark's
+ * batches), then times {@link CalibrationState#update} over the captured rows by thread CPU time and
+ * prints the SHA-256 of the resulting serialized states (the all-k observer and every per-k TAC
+ * observer), so that two builds can be compared for speed and for bitwise identical states.
+ * Arguments: batches to capture (default 2), timed repetitions (default 7).
+ */
+public final class StatisticsUpdateBenchmark {
+  private StatisticsUpdateBenchmark() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    int batches = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+    int reps = args.length > 1 ? Integer.parseInt(args[1]) : 7;
+    RowReplay rows = new RowReplay();
+    CalibrationConfig cc = EncoderCalibrationBenchmark.jobConfig();
+    CalibrationGeometry geometry;
+    try (TransformerModel model = Models.load(Models.DEFAULT_ID)) {
+      geometry = CalibrationGeometry.of(model.info());
+      List<int[]> corpus = EncoderCalibrationBenchmark.windows(model,
+          batches * EncoderCalibrationBenchmark.BATCH);
+      for (int b = 0; b < batches; b++) {
+        List<int[]> batch = corpus.subList(b * EncoderCalibrationBenchmark.BATCH,
+            (b + 1) * EncoderCalibrationBenchmark.BATCH);
+        model.forward(new ForwardRequest(batch, AttentionMode.dense(), rows, false, false));
+      }
+    }
+    System.out.printf("captured %d rows, %d scores, %d batches%n", rows.size(), rows.elements(), batches);
+    for (CalibrationConfig c : List.of(cc, cc.withPlacements(Placement.PRE_SOFTMAX),
+        cc.withPlacements(Placement.POST_SOFTMAX))) {
+      CalibrationState all = new CalibrationState(geometry, c);
+      rows.replay(all);
+      System.out.println("state " + c.placements() + " all-k " + sha(all));
+      CalibrationState tac = new CalibrationState(geometry, c);
+      for (int k : c.kGrid()) {
+        rows.replay(tac.observerForK(k));
+      }
+      System.out.println("state " + c.placements() + " tac   " + sha(tac));
+    }
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    double[] nsPerRow = new double[reps];
+    for (int w = 0; w < 3; w++) {
+      rows.replay(new CalibrationState(geometry, cc));
+    }
+    for (int r = 0; r < reps; r++) {
+      CalibrationState st = new CalibrationState(geometry, cc);
+      long c0 = threads.getCurrentThreadCpuTime();
+      rows.replay(st);
+      nsPerRow[r] = (threads.getCurrentThreadCpuTime() - c0) / (double) rows.size();
+    }
+    Arrays.sort(nsPerRow);
+    System.out.printf("update CPU per row: median %.0f ns (min %.0f, max %.0f) over %d reps; per batch "
+        + "of %d rows: %.1f ms; load %s%n", nsPerRow[reps / 2], nsPerRow[0], nsPerRow[reps - 1], reps,
+        rows.size() / batches, nsPerRow[reps / 2] * rows.size() / batches / 1e6, Bench.loadavg());
+  }
+
+  private static String sha(CalibrationState s) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.serialize()))
+        .substring(0, 16) + " rows=" + s.rowsObserved();
+  }
+}
