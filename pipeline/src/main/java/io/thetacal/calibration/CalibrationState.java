@@ -35,6 +35,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
   /** Bins of the row-local selection when histograms are off. */
   private static final int SELECTION_BINS = 64;
+  /** Sub-bins per bin, as a power of two, that split large bins during the selection. */
+  private static final int SUB_BITS = 4;
+  private static final int SUB_MASK = (1 << SUB_BITS) - 1;
 
   private final CalibrationGeometry geometry;
   private final CalibrationConfig config;
@@ -55,7 +58,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /** Bins of the row-local selection: the histogram's when it has any, else this many on its range. */
   private final int selBins;
   private transient float[] scratch = new float[0];
-  private transient int[] binOfScore = new int[0];
+  private transient float[] small = new float[0];
+  private transient int[] codeOfScore = new int[0];
+  private transient int[] codeAt = new int[0];
+  private transient long[] suffix = new long[1];
+  private final transient int[] subCount = new int[1 << SUB_BITS];
+  private final transient int[] kBinOf;
   private final transient int[] binCount;
   private final transient int[] binEnd;
   private final transient float[] kValue;
@@ -86,6 +94,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.binEnd = new int[selBins + 2];
     this.kValue = new float[ks.length];
     this.kTop = new long[ks.length];
+    this.kBinOf = new int[ks.length];
     long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
     this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets)];
@@ -206,15 +215,19 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     if (scratch.length < n) {
       int size = Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()));
       scratch = new float[size];
-      binOfScore = new int[size];
+      small = new float[size];
+      codeOfScore = new int[size];
+      codeAt = new int[size];
+      suffix = new long[size + 1];
     }
-    int[] bin = binOfScore;
+    int[] code = codeOfScore;
     int[] cnt = binCount;
     int lowBin = selBins + 1;
     int highBin = 0;
     for (int j = 0; j < n; j++) {
-      int i = binOf(a[off + j]);
-      bin[j] = i;
+      int c = codeOf(a[off + j]);
+      code[j] = c;
+      int i = c >>> SUB_BITS;
       cnt[i]++;
       lowBin = Math.min(lowBin, i);
       highBin = Math.max(highBin, i);
@@ -233,18 +246,19 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   }
 
   /**
-   * The order statistics of one row for k indices kFirst .. kLast, and their cells' updates, from the per-score bins counted by
-   * {@link #update}: the scores are laid out bin by bin in ascending bin order (bins are monotone in the
-   * score), so the (k+1)-th largest lies in the bin whose range of positions holds n - 1 - k, and an exact
-   * selection within that bin alone finds it. Selections run from the largest k down, each inside the
-   * part of its bin above the previous one, so that afterwards positions (n - 1 - k, n) hold a top-k set
-   * for every k, and one suffix sum of the quantized masses gives every k's top-k mass.
+   * The order statistics of one row for k indices kFirst .. kLast, and their cells' updates, from the
+   * bins counted by {@link #update}. The scores are laid out bin by bin in ascending bin order (bins are
+   * monotone in the score), so the (k+1)-th largest t lies in the bin whose range of positions holds
+   * n - 1 - k and is selected within that bin alone ({@link #selectInBin}). The top-k mass is then the
+   * mass of every bin above, plus the scores of t's bin above t, plus as many copies of t's mass as
+   * ties fill up to k: the same sum of quantized masses as any top-k set gives.
    */
   private void selectAndRecord(AttentionRow row, float[] a, int off, int n, int kFirst, int kLast,
       int lhb, int lowBin, int highBin) {
-    int[] bin = binOfScore;
+    int[] code = codeOfScore;
     int[] cnt = binCount;
     int[] at = binEnd;
+    int[] sc = codeAt;
     float[] s = scratch;
     int pos = 0;
     for (int i = lowBin; i <= highBin; i++) {
@@ -252,36 +266,58 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       pos += cnt[i];
     }
     for (int j = 0; j < n; j++) {
-      s[at[bin[j]]++] = a[off + j];
+      int c = code[j];
+      int p = at[c >>> SUB_BITS]++;
+      s[p] = a[off + j];
+      sc[p] = c;
     }
-    int layer = row.layer();
-    int head = row.head();
-    float m = row.max();
-    double d = row.denominator();
     float[] t = kValue;
-    int prev = -1;
-    for (int ki = kLast; ki >= kFirst; ki--) {
+    int[] kBin = kBinOf;
+    for (int ki = kFirst; ki <= kLast; ki++) {
       int idx = n - 1 - ks[ki];
       int i = highBin;
       while (at[i] - cnt[i] > idx) {
         i--;
       }
-      t[ki] = select(s, Math.max(at[i] - cnt[i], prev + 1), at[i], idx);
-      prev = idx;
+      kBin[ki] = i;
+      t[ki] = selectInBin(at[i] - cnt[i], at[i], idx);
     }
+    float m = row.max();
+    double d = row.denominator();
     long dq = 0;
     long[] top = kTop;
     if (preOffset >= 0) {
       dq = Quantization.denominator(d);
+      long[] suf = suffix;
+      int from = at[kBin[kLast]] - cnt[kBin[kLast]];
       long sum = 0;
-      int ki = kFirst;
-      for (int p = n - 1; ki <= kLast; p--) {
-        if (p == n - 1 - ks[ki]) {
-          top[ki++] = sum;
-        }
+      suf[n] = 0;
+      for (int p = n - 1; p >= from; p--) {
         sum += Quantization.mass(s[p], m);
+        suf[p] = sum;
+      }
+      for (int ki = kFirst; ki <= kLast; ki++) {
+        int i = kBin[ki];
+        int end = at[i];
+        float tk = t[ki];
+        long mass = suf[end];
+        int above = n - end;
+        long tieMass = 0;
+        for (int p = end - cnt[i]; p < end; p++) {
+          float v = s[p];
+          long q = suf[p] - suf[p + 1];
+          if (v > tk) {
+            mass += q;
+            above++;
+          } else if (v == tk) {
+            tieMass = q;
+          }
+        }
+        top[ki] = mass + (ks[ki] - above) * tieMass;
       }
     }
+    int layer = row.layer();
+    int head = row.head();
     for (int ki = kFirst; ki <= kLast; ki++) {
       int c = (lhb * ks.length + ki) * stride;
       cells[c]++;
@@ -297,6 +333,41 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         Int128.addSquare(cells, c + postOffset + 2, p);
       }
     }
+  }
+
+  /**
+   * The value at ascending position idx of the row, given that positions [from, to) hold exactly the
+   * scores of one bin. Small bins, and the under- and overflow bins, are selected directly (on a copy, so
+   * that the scores stay where their codes are); larger ones first by their sub-bins (the low
+   * {@value #SUB_BITS} bits of the codes): the sub-bin holding the rank is gathered and selected alone.
+   */
+  private float selectInBin(int from, int to, int idx) {
+    float[] s = scratch;
+    int[] sc = codeAt;
+    float[] tmp = small;
+    int m = to - from;
+    int bin = sc[from] >>> SUB_BITS;
+    if (m <= 16 || bin == 0 || bin == selBins + 1) {
+      System.arraycopy(s, from, tmp, 0, m);
+      return select(tmp, 0, m, idx - from);
+    }
+    int[] fc = subCount;
+    Arrays.fill(fc, 0);
+    for (int p = from; p < to; p++) {
+      fc[sc[p] & SUB_MASK]++;
+    }
+    int r = idx - from;
+    int u = 0;
+    while (r >= fc[u]) {
+      r -= fc[u];
+      u++;
+    }
+    int c = 0;
+    for (int p = from; p < to; p++) {
+      tmp[c] = s[p];
+      c += (sc[p] & SUB_MASK) == u ? 1 : 0;
+    }
+    return select(tmp, 0, c, r);
   }
 
   /**
@@ -364,15 +435,18 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   }
 
   /**
-   * The bin of a score: 0 below the lowest edge, 1 .. selBins inside, selBins + 1 above; the histogram's
-   * bins when histograms are on. Monotone in the score, which is what the selection relies on.
+   * The code of a score: its bin (0 below the lowest edge, 1 .. selBins inside, selBins + 1 above; the
+   * histogram's bins when histograms are on) times 2^{@value #SUB_BITS}, plus, inside the edges, which of
+   * 2^{@value #SUB_BITS} equal sub-bins of its bin it falls in. Monotone in the score, which is what the
+   * selection relies on; the multiplication by a power of two is exact, so the bin part is exactly
+   * {@code (int) ((v - histMin) * binsPerUnit) + 1}.
    */
-  private int binOf(float v) {
+  private int codeOf(float v) {
     if (v < histMin) {
       return 0;
     }
-    int i = (int) ((v - histMin) * binsPerUnit);
-    return i >= selBins ? selBins + 1 : i + 1;
+    int f = (int) ((v - histMin) * binsPerUnit * (1 << SUB_BITS));
+    return f >= selBins << SUB_BITS ? (selBins + 1) << SUB_BITS : f + (1 << SUB_BITS);
   }
 
   /** Adds another state of the same geometry and config into this one. */
