@@ -289,7 +289,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     if (preOffset >= 0) {
       dq = Quantization.denominator(d);
       long[] suf = suffix;
-      int from = at[kBin[kLast]] - cnt[kBin[kLast]];
+      // the lowest bin's scores >= the lowest t to its end, so that only they need a mass
+      int low = kBin[kLast];
+      int from = splitAt(at[low] - cnt[low], at[low], t[kLast]);
       long sum = 0;
       suf[n] = 0;
       for (int p = n - 1; p >= from; p--) {
@@ -303,15 +305,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         long mass = suf[end];
         int above = n - end;
         long tieMass = 0;
-        for (int p = end - cnt[i]; p < end; p++) {
+        for (int p = Math.max(from, end - cnt[i]); p < end; p++) {
           float v = s[p];
           long q = suf[p] - suf[p + 1];
-          if (v > tk) {
-            mass += q;
-            above++;
-          } else if (v == tk) {
-            tieMass = q;
-          }
+          mass += v > tk ? q : 0;
+          above += v > tk ? 1 : 0;
+          tieMass = v == tk ? q : tieMass;
         }
         top[ki] = mass + (ks[ki] - above) * tieMass;
       }
@@ -333,6 +332,27 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         Int128.addSquare(cells, c + postOffset + 2, p);
       }
     }
+  }
+
+  /**
+   * Reorders the scores in [from, to) so that those < t come first, and returns where the others start.
+   * Their codes are not moved along: only call this once the selections are done.
+   */
+  private int splitAt(int from, int to, float t) {
+    float[] s = scratch;
+    float[] tmp = small;
+    int below = 0;
+    int rest = to - from;
+    for (int p = from; p < to; p++) {
+      float v = s[p];
+      int lt = v < t ? 1 : 0;
+      tmp[below] = v;
+      tmp[--rest] = v;
+      below += lt;
+      rest += lt;
+    }
+    System.arraycopy(tmp, 0, s, from, to - from);
+    return from + below;
   }
 
   /**
