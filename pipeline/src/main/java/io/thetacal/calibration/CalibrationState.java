@@ -33,6 +33,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   public static final int FORMAT_VERSION = 1;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
+  /**
+   * Whether the top-k masses are computed on the Vector API ({@link VectorMasses}; the same values);
+   * off without the incubator module or with {@code -Dthetacal.calibration.scalar=true}.
+   */
+  static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+      && !Boolean.getBoolean("thetacal.calibration.scalar");
   /** Bins of the row-local selection when histograms are off. */
   private static final int SELECTION_BINS = 64;
   /** Sub-bins per bin, as a power of two, that split large bins during the selection. */
@@ -62,6 +68,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private transient int[] codeOfScore = new int[0];
   private transient int[] codeAt = new int[0];
   private transient long[] suffix = new long[1];
+  private transient long[] massAt = new long[0];
+  private transient double[] shifted = new double[0];
   private final transient int[] subCount = new int[1 << SUB_BITS];
   private final transient int[] kBinOf;
   private final transient int[] binCount;
@@ -209,7 +217,14 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int kLast = onlyK < 0 ? kc - 1 : onlyK;
     boolean select = kFirst <= kLast && kLast < kc;
     boolean histogram = bins > 0 && shared;
-    if (!select && !histogram) {
+    if (!select) {
+      if (histogram) {
+        histRows[lhb]++;
+        int base = lhb * (bins + 2);
+        for (int j = 0; j < n; j++) {
+          hist[base + (codeOf(a[off + j]) >>> SUB_BITS)]++;
+        }
+      }
       return;
     }
     if (scratch.length < n) {
@@ -219,6 +234,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       codeOfScore = new int[size];
       codeAt = new int[size];
       suffix = new long[size + 1];
+      massAt = new long[size];
+      shifted = new double[size];
     }
     int[] code = codeOfScore;
     int[] cnt = binCount;
@@ -239,9 +256,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         hist[base + i] += cnt[i];
       }
     }
-    if (select) {
-      selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin);
-    }
+    selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin);
     Arrays.fill(cnt, lowBin, highBin + 1, 0);
   }
 
@@ -294,8 +309,16 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       int from = splitAt(at[low] - cnt[low], at[low], t[kLast]);
       long sum = 0;
       suf[n] = 0;
+      long[] qs = massAt;
+      if (VECTOR) {
+        VectorMasses.masses(s, from, n, m, shifted, qs);
+      } else {
+        for (int p = from; p < n; p++) {
+          qs[p] = Quantization.mass(s[p], m);
+        }
+      }
       for (int p = n - 1; p >= from; p--) {
-        sum += Quantization.mass(s[p], m);
+        sum += qs[p];
         suf[p] = sum;
       }
       for (int ki = kFirst; ki <= kLast; ki++) {

@@ -1,8 +1,6 @@
 package io.thetacal.bench;
 
 import io.thetacal.attention.AttentionMode;
-import io.thetacal.attention.AttentionObserver;
-import io.thetacal.attention.AttentionRow;
 import io.thetacal.attention.Placement;
 import io.thetacal.attention.RowReplay;
 import io.thetacal.calibration.CalibrationConfig;
@@ -47,16 +45,28 @@ public final class StatisticsUpdateBenchmark {
     }
     System.out.printf("captured %d rows, %d scores, %d batches%n", rows.size(), rows.elements(), batches);
     for (CalibrationConfig c : List.of(cc, cc.withPlacements(Placement.PRE_SOFTMAX),
-        cc.withPlacements(Placement.POST_SOFTMAX))) {
+        cc.withPlacements(Placement.POST_SOFTMAX), cc.withHistogram(-16, 48, 0),
+        cc.withHistogram(-2, 2, 16))) {
       CalibrationState all = new CalibrationState(geometry, c);
       rows.replay(all);
-      System.out.println("state " + c.placements() + " all-k " + sha(all));
+      String name = c.placements() + ", " + c.histogramBins() + " bins";
+      System.out.println("state " + name + " all-k " + sha(all));
       CalibrationState tac = new CalibrationState(geometry, c);
       for (int k : c.kGrid()) {
         rows.replay(tac.observerForK(k));
       }
-      System.out.println("state " + c.placements() + " tac   " + sha(tac));
+      System.out.println("state " + name + " tac   " + sha(tac));
     }
+    time("pre+post, 128 bins (the job's defaults)", rows, geometry, cc, reps, batches);
+    time("post only (no masses)", rows, geometry, cc.withPlacements(Placement.POST_SOFTMAX), reps, batches);
+    time("pre only", rows, geometry, cc.withPlacements(Placement.PRE_SOFTMAX), reps, batches);
+    time("histogram only (k grid [256]: no k below n)", rows, geometry, cc.withKGrid(List.of(256)), reps,
+        batches);
+    System.out.println("load " + Bench.loadavg());
+  }
+
+  private static void time(String label, RowReplay rows, CalibrationGeometry geometry, CalibrationConfig cc,
+      int reps, int batches) {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     double[] nsPerRow = new double[reps];
     for (int w = 0; w < 3; w++) {
@@ -69,9 +79,9 @@ public final class StatisticsUpdateBenchmark {
       nsPerRow[r] = (threads.getCurrentThreadCpuTime() - c0) / (double) rows.size();
     }
     Arrays.sort(nsPerRow);
-    System.out.printf("update CPU per row: median %.0f ns (min %.0f, max %.0f) over %d reps; per batch "
-        + "of %d rows: %.1f ms; load %s%n", nsPerRow[reps / 2], nsPerRow[0], nsPerRow[reps - 1], reps,
-        rows.size() / batches, nsPerRow[reps / 2] * rows.size() / batches / 1e6, Bench.loadavg());
+    System.out.printf("update CPU per row, %s: median %.0f ns (min %.0f, max %.0f) over %d reps; per "
+        + "batch of %d rows: %.1f ms%n", label, nsPerRow[reps / 2], nsPerRow[0], nsPerRow[reps - 1], reps,
+        rows.size() / batches, nsPerRow[reps / 2] * rows.size() / batches / 1e6);
   }
 
   private static String sha(CalibrationState s) throws Exception {
