@@ -39,6 +39,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    */
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !Boolean.getBoolean("thetacal.calibration.scalar");
+  /** Scratch bytes per visible key: float[2n], float[n], int[n], int[2n], long[n + 1], long[n], double[n]. */
+  public static final int SCRATCH_BYTES_PER_POSITION = 48;
   /** Bins of the row-local selection when histograms are off. */
   private static final int SELECTION_BINS = 64;
   /** Sub-bins per bin, as a power of two, that split large bins during the selection. */
@@ -137,9 +139,13 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length) + 8;
   }
 
-  /** The largest per-row scratch buffer an update allocates, in bytes: one float per visible key. */
+  /**
+   * The largest per-row scratch an update allocates, in bytes: {@value #SCRATCH_BYTES_PER_POSITION} per
+   * visible key (scores and their bin codes laid out by bin, with room for the bins below the lowest
+   * rank, a copy for the selection, and the quantized masses with their suffix sums), plus 8.
+   */
   public static long scratchBytesFor(CalibrationGeometry geometry) {
-    return 4L * geometry.maxPositions();
+    return SCRATCH_BYTES_PER_POSITION * geometry.maxPositions() + 8;
   }
 
   public CalibrationGeometry geometry() {
@@ -227,12 +233,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       }
       return;
     }
-    if (scratch.length < n) {
-      int size = Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()));
-      scratch = new float[size];
+    if (small.length < n) {
+      int size = Math.max(n, Math.min(2 * small.length, geometry.maxPositions()));
+      scratch = new float[2 * size];
       small = new float[size];
       codeOfScore = new int[size];
-      codeAt = new int[size];
+      codeAt = new int[2 * size];
       suffix = new long[size + 1];
       massAt = new long[size];
       shifted = new double[size];
@@ -279,6 +285,15 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (int i = lowBin; i <= highBin; i++) {
       at[i] = pos;
       pos += cnt[i];
+    }
+    // bins below the one of the lowest rank needed are never looked at: their scores go past n
+    int lowest = n - 1 - ks[kLast];
+    int needed = highBin;
+    while (at[needed] > lowest) {
+      needed--;
+    }
+    for (int i = lowBin; i < needed; i++) {
+      at[i] = n;
     }
     for (int j = 0; j < n; j++) {
       int c = code[j];
