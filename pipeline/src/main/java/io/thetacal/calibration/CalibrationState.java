@@ -76,6 +76,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final transient int[] kBinOf;
   private final transient int[] binCount;
   private final transient int[] binEnd;
+  private final transient int[] binCount4;
   private final transient float[] kValue;
   private final transient long[] kTop;
 
@@ -102,6 +103,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.binsPerUnit = selBins / (config.histogramMax() - config.histogramMin());
     this.binCount = new int[selBins + 2];
     this.binEnd = new int[selBins + 2];
+    this.binCount4 = new int[4 * (selBins + 2)];
     this.kValue = new float[ks.length];
     this.kTop = new long[ks.length];
     this.kBinOf = new int[ks.length];
@@ -248,13 +250,28 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int lowBin = selBins + 1;
     int highBin = 0;
     for (int j = 0; j < n; j++) {
-      int c = codeOf(a[off + j]);
-      code[j] = c;
-      int i = c >>> SUB_BITS;
-      cnt[i]++;
-      lowBin = Math.min(lowBin, i);
-      highBin = Math.max(highBin, i);
+      code[j] = codeOf(a[off + j]);
     }
+    // four interleaved counters, so that runs of one bin do not wait on each other's increments
+    int[] c4 = binCount4;
+    int w = selBins + 2;
+    int j = 0;
+    for (; j + 3 < n; j += 4) {
+      c4[code[j] >>> SUB_BITS]++;
+      c4[w + (code[j + 1] >>> SUB_BITS)]++;
+      c4[2 * w + (code[j + 2] >>> SUB_BITS)]++;
+      c4[3 * w + (code[j + 3] >>> SUB_BITS)]++;
+    }
+    for (; j < n; j++) {
+      c4[code[j] >>> SUB_BITS]++;
+    }
+    for (int i = 0; i < w; i++) {
+      int c = c4[i] + c4[w + i] + c4[2 * w + i] + c4[3 * w + i];
+      cnt[i] = c;
+      lowBin = c > 0 ? Math.min(lowBin, i) : lowBin;
+      highBin = c > 0 ? i : highBin;
+    }
+    Arrays.fill(c4, 0);
     if (histogram) {
       histRows[lhb]++;
       int base = lhb * (bins + 2);
@@ -405,7 +422,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     float[] tmp = small;
     int m = to - from;
     int bin = sc[from] >>> SUB_BITS;
-    if (m <= 16 || bin == 0 || bin == selBins + 1) {
+    if (m <= 6 || bin == 0 || bin == selBins + 1) {
       System.arraycopy(s, from, tmp, 0, m);
       return select(tmp, 0, m, idx - from);
     }
@@ -500,11 +517,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * {@code (int) ((v - histMin) * binsPerUnit) + 1}.
    */
   private int codeOf(float v) {
-    if (v < histMin) {
-      return 0;
-    }
     int f = (int) ((v - histMin) * binsPerUnit * (1 << SUB_BITS));
-    return f >= selBins << SUB_BITS ? (selBins + 1) << SUB_BITS : f + (1 << SUB_BITS);
+    f = v < histMin ? -(1 << SUB_BITS) : f;
+    return Math.min(f, selBins << SUB_BITS) + (1 << SUB_BITS);
   }
 
   /** Adds another state of the same geometry and config into this one. */
