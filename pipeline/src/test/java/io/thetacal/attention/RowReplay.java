@@ -21,6 +21,19 @@ public final class RowReplay implements AttentionObserver {
     rows.add(new Captured(r.layer(), r.head(), r.sequence(), r.row(), s, r.max(), r.denominator()));
   }
 
+  /** Adds a row of given scores, with its max and its dense denominator Σ e^(a - max). */
+  public void add(int layer, int head, float[] scores) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (float v : scores) {
+      max = Math.max(max, v);
+    }
+    double d = 0;
+    for (float v : scores) {
+      d += Math.exp((double) v - max);
+    }
+    rows.add(new Captured(layer, head, 0, rows.size(), scores.clone(), max, d));
+  }
+
   public int size() {
     return rows.size();
   }

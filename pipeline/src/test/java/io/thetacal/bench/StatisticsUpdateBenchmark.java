@@ -28,6 +28,10 @@ public final class StatisticsUpdateBenchmark {
   }
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("long")) {
+      longRows(args.length > 1 ? Integer.parseInt(args[1]) : 5);
+      return;
+    }
     int batches = args.length > 0 ? Integer.parseInt(args[0]) : 2;
     int reps = args.length > 1 ? Integer.parseInt(args[1]) : 7;
     RowReplay rows = new RowReplay();
@@ -69,7 +73,8 @@ public final class StatisticsUpdateBenchmark {
       int reps, int batches) {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     double[] nsPerRow = new double[reps];
-    for (int w = 0; w < 3; w++) {
+    // at least ~100k warm-up rows, so that the JIT has compiled every path before timing
+    for (int w = 0; w < Math.max(3, 100_000 / rows.size()); w++) {
       rows.replay(new CalibrationState(geometry, cc));
     }
     for (int r = 0; r < reps; r++) {
@@ -82,6 +87,31 @@ public final class StatisticsUpdateBenchmark {
     System.out.printf("update CPU per row, %s: median %.0f ns (min %.0f, max %.0f) over %d reps; per "
         + "batch of %d rows: %.1f ms%n", label, nsPerRow[reps / 2], nsPerRow[0], nsPerRow[reps - 1], reps,
         rows.size() / batches, nsPerRow[reps / 2] * rows.size() / batches / 1e6);
+  }
+
+  /** Gaussian rows of 512, 2048 and 8192 scores (as SelectionCostTest), histograms off and on. */
+  private static void longRows(int reps) throws Exception {
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
+    for (int n : new int[] {512, 2048, 8192}) {
+      CalibrationGeometry g = new CalibrationGeometry(1, 1, n);
+      RowReplay rows = new RowReplay();
+      for (int r = 0; r < 200; r++) {
+        float[] s = new float[n];
+        for (int j = 0; j < n; j++) {
+          s[j] = (float) rnd.nextGaussian();
+        }
+        rows.add(0, 0, s);
+      }
+      for (CalibrationConfig c : List.of(
+          CalibrationConfig.defaults().withHistogram(-16, 48, 0).withPlacements(Placement.PRE_SOFTMAX),
+          EncoderCalibrationBenchmark.jobConfig())) {
+        CalibrationState all = new CalibrationState(g, c);
+        rows.replay(all);
+        time("n = " + n + ", " + c.histogramBins() + " bins, " + c.placements() + " [" + sha(all) + "]",
+            rows, g, c, reps, 1);
+      }
+    }
+    System.out.println("load " + Bench.loadavg());
   }
 
   private static String sha(CalibrationState s) throws Exception {
