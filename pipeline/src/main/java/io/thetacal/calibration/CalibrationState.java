@@ -250,7 +250,10 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int lowBin = selBins + 1;
     int highBin = 0;
     for (int j = 0; j < n; j++) {
-      code[j] = codeOf(a[off + j]);
+      int c = codeOf(a[off + j]);
+      code[j] = c;
+      lowBin = Math.min(lowBin, c >>> SUB_BITS);
+      highBin = Math.max(highBin, c >>> SUB_BITS);
     }
     // four interleaved counters, so that runs of one bin do not wait on each other's increments
     int[] c4 = binCount4;
@@ -265,13 +268,13 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (; j < n; j++) {
       c4[code[j] >>> SUB_BITS]++;
     }
-    for (int i = 0; i < w; i++) {
-      int c = c4[i] + c4[w + i] + c4[2 * w + i] + c4[3 * w + i];
-      cnt[i] = c;
-      lowBin = c > 0 ? Math.min(lowBin, i) : lowBin;
-      highBin = c > 0 ? i : highBin;
+    for (int i = lowBin; i <= highBin; i++) {
+      cnt[i] = c4[i] + c4[w + i] + c4[2 * w + i] + c4[3 * w + i];
+      c4[i] = 0;
+      c4[w + i] = 0;
+      c4[2 * w + i] = 0;
+      c4[3 * w + i] = 0;
     }
-    Arrays.fill(c4, 0);
     if (histogram) {
       histRows[lhb]++;
       int base = lhb * (bins + 2);
