@@ -289,7 +289,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /**
    * The order statistics of one row for k indices kFirst .. kLast, and their cells' updates, from the
    * bins counted by {@link #update}. The scores are laid out bin by bin in ascending bin order (bins are
-   * monotone in the score), so the (k+1)-th largest t lies in the bin whose range of positions holds
+   * monotone in the score; bins below the one of the lowest rank needed are left out), so the (k+1)-th largest t lies in the bin whose range of positions holds
    * n - 1 - k and is selected within that bin alone ({@link #selectInBin}). The top-k mass is then the
    * mass of every bin above, plus the scores of t's bin above t, plus as many copies of t's mass as
    * ties fill up to k: the same sum of quantized masses as any top-k set gives.
