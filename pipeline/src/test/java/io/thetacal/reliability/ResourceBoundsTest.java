@@ -44,7 +44,7 @@ class ResourceBoundsTest {
         Placement.POST_SOFTMAX);
     assertEquals(header + 8 * headBuckets * (5 * 11 + 1 + 128 + 2) + 8, CalibrationState.sizeBytesFor(LARGE, both));
     assertTrue(CalibrationState.sizeBytesFor(LARGE, both) <= CalibrationState.MAX_STATE_BYTES);
-    assertEquals(4L * CONTEXT, CalibrationState.scratchBytesFor(LARGE));
+    assertEquals(48L * CONTEXT + 8, CalibrationState.scratchBytesFor(LARGE));
     assertEquals(headBuckets * 5 * 40, ThresholdTable.sizeBytesFor(LARGE, CalibrationConfig.defaults()));
   }
 
