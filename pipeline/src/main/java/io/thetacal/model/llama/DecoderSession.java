@@ -3,7 +3,9 @@ package io.thetacal.model.llama;
 import io.thetacal.attention.AttentionKernel;
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
+import io.thetacal.attention.DenseShadow;
 import io.thetacal.model.Gemm;
 import java.util.Arrays;
 
@@ -29,6 +31,9 @@ public final class DecoderSession {
   private final AttentionStats stats;
   private final int sequence;
   private final AttentionKernel[] kernels;
+  /** Null unless the session measures its attention outputs against dense attention. */
+  private final AttentionOutputError outputError;
+  private final DenseShadow[] shadows;
   private final AttentionStats[] workerStats;
   private final float[][] kCache;
   private final float[][] vCache;
@@ -54,6 +59,15 @@ public final class DecoderSession {
 
   DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
       int sequence) {
+    this(model, mode, observer, stats, sequence, null);
+  }
+
+  /**
+   * @param outputError when not null, every layer also computes dense attention from the same layer
+   *     input and records the sparse attention output's error against it here
+   */
+  DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
+      int sequence, AttentionOutputError outputError) {
     this.model = model;
     this.c = model.config();
     this.w = model.weights();
@@ -70,6 +84,11 @@ public final class DecoderSession {
     for (int i = 0; i < workers; i++) {
       workerStats[i] = stats == null ? null : i == 0 ? stats : new AttentionStats(c.numLayers());
       kernels[i] = new AttentionKernel(mode, this.observer, workerStats[i]);
+    }
+    this.outputError = outputError;
+    shadows = outputError == null ? null : new DenseShadow[workers];
+    for (int i = 0; outputError != null && i < workers; i++) {
+      shadows[i] = new DenseShadow(kernels[i]);
     }
     kCache = new float[c.numLayers()][];
     vCache = new float[c.numLayers()][];
@@ -138,6 +157,7 @@ public final class DecoderSession {
     float[] xn = new float[t * d];
     float[] qkv = new float[(t + 1) * qkvW];
     float[] attn = new float[(t + 1) * c.qDim()];
+    float[] attnDense = outputError == null ? null : new float[(t + 1) * c.qDim()];
     int ffn = c.intermediateSize();
     float[] gu = new float[t * 2 * ffn];
     float[] act = new float[t * ffn];
@@ -154,7 +174,10 @@ public final class DecoderSession {
       }
       applyRope(qkv, t, qkvW, rope);
       appendKv(l, qkv, t, qkvW);
-      attention(l, qkv, t, qkvW, attn);
+      attention(l, qkv, t, qkvW, attn, attnDense);
+      if (outputError != null) {
+        outputError.record(l, attn, attnDense, 0, t, c.qDim(), c.qDim());
+      }
       Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 0, 1f, x, 0, d);
       rmsNorm(x, lw.ffnNorm(), xn, t, d, c.rmsNormEps());
       Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0, 0f, gu, 0, 2 * ffn);
@@ -263,18 +286,20 @@ public final class DecoderSession {
     }
   }
 
-  private void attention(int layer, float[] qkv, int t, int stride, float[] out) {
+  private void attention(int layer, float[] qkv, int t, int stride, float[] out, float[] outDense) {
     int groups = c.numKvHeads();
     int workers = kernels.length;
     if (workers == 1) {
       for (int g = 0; g < groups; g++) {
-        attendGroup(layer, g, qkv, t, stride, out, kernels[0], workerStats[0]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[0],
+            shadows == null ? null : shadows[0], workerStats[0]);
       }
       return;
     }
     Parallel.run(workers, p -> {
       for (int g = p; g < groups; g += workers) {
-        attendGroup(layer, g, qkv, t, stride, out, kernels[p], workerStats[p]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[p],
+            shadows == null ? null : shadows[p], workerStats[p]);
       }
     });
     if (stats != null) {
@@ -282,13 +307,19 @@ public final class DecoderSession {
         stats.merge(workerStats[p]);
         workerStats[p] = new AttentionStats(c.numLayers());
         kernels[p] = new AttentionKernel(mode, observer, workerStats[p]);
+        if (shadows != null) {
+          shadows[p] = new DenseShadow(kernels[p]);
+        }
       }
     }
   }
 
-  /** All query heads of KV group g over the t new rows. */
-  private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out,
-      AttentionKernel kernel, AttentionStats groupStats) {
+  /**
+   * All query heads of KV group g over the t new rows; with a dense shadow also their dense attention
+   * outputs (same scores, same V) into outDense.
+   */
+  private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out, float[] outDense,
+      AttentionKernel kernel, DenseShadow pair, AttentionStats groupStats) {
     int hd = c.headDim();
     int kv = c.kvDim();
     int qd = c.qDim();
@@ -296,6 +327,7 @@ public final class DecoderSession {
     float[] k = kCache[layer];
     float[] v = vCache[layer];
     float[] scores = new float[t * n];
+    float[] shadow = pair == null ? null : new float[t * n];
     float[] r = new float[t];
     int words = (n + 63) >>> 6;
     long[] mask = groupStats == null ? null : new long[t * words];
@@ -313,15 +345,24 @@ public final class DecoderSession {
         for (int i = r0; i < r1; i++) {
           int visible = position + i + 1;
           int off = i * n;
-          double ri = kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask,
-              i * words * 64);
+          double ri = pair == null
+              ? kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask, i * words * 64)
+              : pair.apply(layer, h, sequence, position + i, scores, off, visible, mask, i * words * 64,
+                  shadow, off);
           r[i] = (float) ri;
           anyR |= ri != 0;
           if (visible < keys) {
             Arrays.fill(scores, off + visible, off + keys, 0f);
+            if (shadow != null) {
+              Arrays.fill(shadow, off + visible, off + keys, 0f);
+            }
           }
         }
         Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
+        if (shadow != null) {
+          Gemm.mul(r1 - r0, hd, keys, 1f, shadow, r0 * n, n, v, g * hd, kv, 0f, outDense, r0 * qd + h * hd,
+              qd);
+        }
       }
       if (anyR) {
         if (vbar == null) {
