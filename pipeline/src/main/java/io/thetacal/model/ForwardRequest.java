@@ -15,7 +15,7 @@ import java.util.Objects;
  * @param wantLogits whether decoders compute logits (the output projection is skipped otherwise)
  * @param wantAttentionError whether every layer also computes dense attention from the same layer input
  *     and measures the sparse attention output against it ({@link ForwardResult#attentionError()});
- *     this runs the attention kernel and the weights-times-V products twice
+ *     this costs a second weights-times-V product per layer
  */
 public record ForwardRequest(List<int[]> sequences, AttentionMode mode, AttentionObserver observer,
     boolean wantHidden, boolean wantLogits, boolean wantAttentionError) {

@@ -8,8 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 /**
- * The dense shadow and the per-layer attention output error on rows small enough to check by hand; the
- * engines' use of them is pinned in BertEncoderTest and LlamaSparseModesTest.
+ * The kernel's dense weights beside the sparse ones and the per-layer attention output error, on rows
+ * small enough to check by hand; the engines' use of them is pinned in BertEncoderTest and
+ * LlamaSparseModesTest.
  */
 class AttentionOutputErrorTest {
 
@@ -29,8 +30,8 @@ class AttentionOutputErrorTest {
     // o_dense = [3/4, 1/4], o_sparse = [1, 0], ‖diff‖ = √2/4, ‖o_dense‖ = √10/4, error = 1/√5.
     float[] a = {(float) Math.log(3), 0f};
     float[] shadow = new float[2];
-    DenseShadow pair = new DenseShadow(new AttentionKernel(AttentionMode.topK(1), null, null));
-    double r = pair.apply(0, 0, 0, 1, a, 0, 2, null, 0, shadow, 0);
+    AttentionKernel kernel = new AttentionKernel(AttentionMode.topK(1), null, null);
+    double r = kernel.apply(0, 0, 0, 1, a, 0, 2, null, 0, shadow, 0);
     assertEquals(0, r);
     assertArrayEquals(new float[] {1f, 0f}, a);
     assertArrayEquals(new float[] {0.75f, 0.25f}, shadow, 1e-7f);
@@ -52,11 +53,22 @@ class AttentionOutputErrorTest {
         AttentionMode.topK(9)}) {
       float[] a = row.clone();
       float[] shadow = new float[4];
-      new DenseShadow(new AttentionKernel(mode, null, null)).apply(0, 0, 0, 3, a, 0, 4, null, 0, shadow, 0);
+      new AttentionKernel(mode, null, null).apply(0, 0, 0, 3, a, 0, 4, null, 0, shadow, 0);
       AttentionOutputError err = new AttentionOutputError(1);
       err.record(0, output(a, v), output(shadow, v), 0, 1, 2, 2);
       assertEquals(0.0, err.mean(0), mode.toString());
     }
+  }
+
+  @Test
+  void theDenseWeightsEqualThoseOfADenseKernelBitForBit() {
+    float[] row = {2f, 1f, 0.5f, -1f, 3.25f, -0.125f};
+    float[] expected = row.clone();
+    new AttentionKernel(AttentionMode.dense(), null, null).apply(0, 0, 0, 5, expected, 0, 6, null, 0);
+    float[] a = row.clone();
+    float[] dense = new float[8];
+    new AttentionKernel(AttentionMode.topK(2), null, null).apply(0, 0, 0, 5, a, 0, 6, null, 0, dense, 2);
+    assertArrayEquals(expected, java.util.Arrays.copyOfRange(dense, 2, 8));
   }
 
   @Test

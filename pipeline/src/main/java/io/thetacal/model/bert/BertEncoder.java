@@ -5,7 +5,6 @@ import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
-import io.thetacal.attention.DenseShadow;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Gemm;
@@ -286,8 +285,8 @@ public final class BertEncoder implements TransformerModel {
 
   /**
    * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
-   * row, then output = W·V + r·v̄. Buffers hold one layer only. With a dense shadow, the kernel phase
-   * also writes dense weights of the same scores to a second buffer, and the output phase multiplies
+   * row, then output = W·V + r·v̄. Buffers hold one layer only. When the attention output error is
+   * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the output phase multiplies
    * them with the same V into the dense attention output.
    */
   private final class Attention {
@@ -302,8 +301,8 @@ public final class BertEncoder implements TransformerModel {
     /** Blocks ordered (sequence, head); offset of each block's n×n scores in {@link #scores}. */
     private final int[] blockOffset;
     private final float[] scores;
+    /** Dense weights of the same scores, when the attention output error is measured; else null. */
     private final float[] shadow;
-    private final DenseShadow[] shadows;
     /** Per block row: the V-mean coefficient r returned by the kernel. */
     private final int[] rowOffset;
     private final float[] residual;
@@ -349,10 +348,6 @@ public final class BertEncoder implements TransformerModel {
         partStats[p] = p == 0 ? stats : new AttentionStats(stats.numLayers());
         kernels[p] = new AttentionKernel(mode, observer, partStats[p]);
       }
-      shadows = denseShadow ? new DenseShadow[kernels.length] : null;
-      for (int p = 0; denseShadow && p < kernels.length; p++) {
-        shadows[p] = new DenseShadow(kernels[p]);
-      }
     }
 
     void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
@@ -367,12 +362,12 @@ public final class BertEncoder implements TransformerModel {
       });
       if (serialKernel) {
         for (int bl = 0; bl < blocks; bl++) {
-          kernelRows(kernels[0], shadows == null ? null : shadows[0], layer, bl);
+          kernelRows(kernels[0], layer, bl);
         }
       } else {
         parallel(parts, p -> {
           for (int bl = p; bl < blocks; bl += parts) {
-            kernelRows(kernels[p], shadows == null ? null : shadows[p], layer, bl);
+            kernelRows(kernels[p], layer, bl);
           }
         });
       }
@@ -400,7 +395,7 @@ public final class BertEncoder implements TransformerModel {
           base + h + hd * dh, 3 * h, 0f, scores, blockOffset[bl], n);
     }
 
-    private void kernelRows(AttentionKernel kernel, DenseShadow pair, int layer, int bl) {
+    private void kernelRows(AttentionKernel kernel, int layer, int bl) {
       int s = bl / heads;
       int hd = bl % heads;
       int n = len[s];
@@ -409,9 +404,8 @@ public final class BertEncoder implements TransformerModel {
       for (int i = 0; i < n; i++) {
         java.util.Arrays.fill(mask, 0L);
         int off = blockOffset[bl] + i * n;
-        residual[rowOffset[bl] + i] = (float) (pair == null
-            ? kernel.apply(layer, hd, s, i, scores, off, n, mask, 0)
-            : pair.apply(layer, hd, s, i, scores, off, n, mask, 0, shadow, off));
+        residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores, off, n, mask, 0,
+            shadow, off);
         int needed = 0;
         for (long m : mask) {
           needed += Long.bitCount(m);

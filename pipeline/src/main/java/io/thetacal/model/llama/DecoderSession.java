@@ -5,7 +5,6 @@ import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
-import io.thetacal.attention.DenseShadow;
 import io.thetacal.model.Gemm;
 import java.util.Arrays;
 
@@ -33,7 +32,6 @@ public final class DecoderSession {
   private final AttentionKernel[] kernels;
   /** Null unless the session measures its attention outputs against dense attention. */
   private final AttentionOutputError outputError;
-  private final DenseShadow[] shadows;
   private final AttentionStats[] workerStats;
   private final float[][] kCache;
   private final float[][] vCache;
@@ -86,10 +84,6 @@ public final class DecoderSession {
       kernels[i] = new AttentionKernel(mode, this.observer, workerStats[i]);
     }
     this.outputError = outputError;
-    shadows = outputError == null ? null : new DenseShadow[workers];
-    for (int i = 0; outputError != null && i < workers; i++) {
-      shadows[i] = new DenseShadow(kernels[i]);
-    }
     kCache = new float[c.numLayers()][];
     vCache = new float[c.numLayers()][];
   }
@@ -291,15 +285,13 @@ public final class DecoderSession {
     int workers = kernels.length;
     if (workers == 1) {
       for (int g = 0; g < groups; g++) {
-        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[0],
-            shadows == null ? null : shadows[0], workerStats[0]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[0], workerStats[0]);
       }
       return;
     }
     Parallel.run(workers, p -> {
       for (int g = p; g < groups; g += workers) {
-        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[p],
-            shadows == null ? null : shadows[p], workerStats[p]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[p], workerStats[p]);
       }
     });
     if (stats != null) {
@@ -307,19 +299,16 @@ public final class DecoderSession {
         stats.merge(workerStats[p]);
         workerStats[p] = new AttentionStats(c.numLayers());
         kernels[p] = new AttentionKernel(mode, observer, workerStats[p]);
-        if (shadows != null) {
-          shadows[p] = new DenseShadow(kernels[p]);
-        }
       }
     }
   }
 
   /**
-   * All query heads of KV group g over the t new rows; with a dense shadow also their dense attention
-   * outputs (same scores, same V) into outDense.
+   * All query heads of KV group g over the t new rows; when outDense is not null also their dense
+   * attention outputs (same scores, same V) into it.
    */
   private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out, float[] outDense,
-      AttentionKernel kernel, DenseShadow pair, AttentionStats groupStats) {
+      AttentionKernel kernel, AttentionStats groupStats) {
     int hd = c.headDim();
     int kv = c.kvDim();
     int qd = c.qDim();
@@ -327,7 +316,7 @@ public final class DecoderSession {
     float[] k = kCache[layer];
     float[] v = vCache[layer];
     float[] scores = new float[t * n];
-    float[] shadow = pair == null ? null : new float[t * n];
+    float[] shadow = outDense == null ? null : new float[t * n];
     float[] r = new float[t];
     int words = (n + 63) >>> 6;
     long[] mask = groupStats == null ? null : new long[t * words];
@@ -345,10 +334,8 @@ public final class DecoderSession {
         for (int i = r0; i < r1; i++) {
           int visible = position + i + 1;
           int off = i * n;
-          double ri = pair == null
-              ? kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask, i * words * 64)
-              : pair.apply(layer, h, sequence, position + i, scores, off, visible, mask, i * words * 64,
-                  shadow, off);
+          double ri = kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask,
+              i * words * 64, shadow, off);
           r[i] = (float) ri;
           anyR |= ri != 0;
           if (visible < keys) {
