@@ -356,8 +356,9 @@ public final class ReportJob {
             .withColumn("rank", org.apache.spark.sql.functions.row_number().over(
                 org.apache.spark.sql.expressions.Window.partitionBy("dataset").orderBy("order_key")))
             .filter(col("rank").leq(rs.maxSequences()))
-            .orderBy("dataset", "order_key")
-            .select("dataset", "input_ids").collectAsList());
+            .select("dataset", "input_ids", "order_key").collectAsList());
+    // Ordered here rather than by a global sort in Spark, which costs a sampling job and a shuffle.
+    rows = rows.stream().sorted(Comparator.comparing((Row r) -> r.getString(2))).toList();
     Map<String, List<int[]>> byDataset = new LinkedHashMap<>();
     ingested.forEach(n -> byDataset.put(n, new ArrayList<>()));
     for (Row r : rows) {
