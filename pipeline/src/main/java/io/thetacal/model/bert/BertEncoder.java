@@ -286,8 +286,8 @@ public final class BertEncoder implements TransformerModel {
   /**
    * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
    * row, then output = W·V + r·v̄. Buffers hold one layer only. When the attention output error is
-   * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the output phase multiplies
-   * them with the same V into the dense attention output.
+   * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the
+   * output phase multiplies them with the same V into the dense attention output.
    */
   private final class Attention {
     private final AttentionMode mode;
