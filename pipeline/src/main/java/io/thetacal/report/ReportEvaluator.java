@@ -138,8 +138,9 @@ public final class ReportEvaluator {
 
   /**
    * Wall and process CPU seconds of the dense passes (with drift binning), the sparse passes (with the
-   * dense attention output beside the sparse one) and the comparison of their outputs. Process CPU time covers every thread
-   * of the JVM, so other work in the same process is counted too; NaN where the JVM does not report it.
+   * dense attention output beside the sparse one) and the comparison of their outputs. Process CPU time
+   * covers every thread of the JVM, so other work in the same process is counted too; NaN where the JVM
+   * does not report it.
    */
   public record Timing(double denseWallSeconds, double denseCpuSeconds, double sparseWallSeconds,
       double sparseCpuSeconds, double compareWallSeconds, double compareCpuSeconds) {
