@@ -3,6 +3,7 @@ package io.thetacal.model.bert;
 import io.thetacal.attention.AttentionKernel;
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
@@ -235,16 +236,23 @@ public final class BertEncoder implements TransformerModel {
     }
     layerNorm(x, total, w.embeddingNorm());
 
-    Attention att = new Attention(request.mode(), request.observer(), len, start, stats);
+    AttentionOutputError outputError =
+        request.wantAttentionError() ? new AttentionOutputError(w.layers().size()) : null;
+    Attention att = new Attention(request.mode(), request.observer(), len, start, stats,
+        outputError != null);
     // One spare row: BLAS bounds checks cover a strided operand's full last stride.
     float[] qkv = new float[(total + 1) * 3 * h];
     float[] ctx = new float[total * h];
+    float[] ctxDense = outputError != null ? new float[total * h] : null;
     float[] x1 = new float[total * h];
     float[] inter = new float[total * w.intermediateSize()];
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
       linear(x, total, h, lw.qkv(), lw.qkvBias(), 3 * h, qkv, null);
-      att.run(l, qkv, ctx);
+      att.run(l, qkv, ctx, ctxDense);
+      if (outputError != null) {
+        outputError.record(l, ctx, ctxDense, 0, total, h, h);
+      }
       linear(ctx, total, h, lw.attnOut(), lw.attnOutBias(), h, x1, x);
       layerNorm(x1, total, lw.attnNorm());
       linear(x1, total, h, lw.ffnIn(), lw.ffnInBias(), w.intermediateSize(), inter, null);
@@ -272,12 +280,14 @@ public final class BertEncoder implements TransformerModel {
       }
       outs.add(new SequenceOutput(len[s], hidden, pooled, null));
     }
-    return new ForwardResult(outs, stats);
+    return new ForwardResult(outs, stats, outputError);
   }
 
   /**
    * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
-   * row, then output = W·V + r·v̄. Buffers hold one layer only.
+   * row, then output = W·V + r·v̄. Buffers hold one layer only. When the attention output error is
+   * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the
+   * output phase multiplies them with the same V into the dense attention output.
    */
   private final class Attention {
     private final AttentionMode mode;
@@ -291,6 +301,8 @@ public final class BertEncoder implements TransformerModel {
     /** Blocks ordered (sequence, head); offset of each block's n×n scores in {@link #scores}. */
     private final int[] blockOffset;
     private final float[] scores;
+    /** Dense weights of the same scores, when the attention output error is measured; else null. */
+    private final float[] shadow;
     /** Per block row: the V-mean coefficient r returned by the kernel. */
     private final int[] rowOffset;
     private final float[] residual;
@@ -300,7 +312,7 @@ public final class BertEncoder implements TransformerModel {
     private final int parts;
 
     Attention(AttentionMode mode, AttentionObserver observer, int[] len, int[] start,
-        AttentionStats stats) {
+        AttentionStats stats, boolean denseShadow) {
       this.mode = mode;
       this.observer = observer;
       this.len = len;
@@ -326,6 +338,7 @@ public final class BertEncoder implements TransformerModel {
         }
       }
       scores = new float[blockOffset[blocks]];
+      shadow = denseShadow ? new float[blockOffset[blocks]] : null;
       residual = new float[rowOffset[blocks]];
       serialKernel = observer.enabled();
       parts = Math.min(threads, blocks);
@@ -337,7 +350,7 @@ public final class BertEncoder implements TransformerModel {
       }
     }
 
-    void run(int layer, float[] qkv, float[] ctx) {
+    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
       int blocks = len.length * heads;
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
       // products. Phased runs measured faster than one fused pass per block; with an observer the kernel
@@ -361,6 +374,9 @@ public final class BertEncoder implements TransformerModel {
       parallel(parts, p -> {
         for (int bl = p; bl < blocks; bl += parts) {
           output(bl, qkv, ctx);
+          if (ctxDense != null) {
+            denseOutput(bl, qkv, ctxDense);
+          }
         }
       });
       if (layer == stats.numLayers() - 1) {
@@ -387,14 +403,24 @@ public final class BertEncoder implements TransformerModel {
       AttentionStats st = kernel.stats();
       for (int i = 0; i < n; i++) {
         java.util.Arrays.fill(mask, 0L);
-        residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores,
-            blockOffset[bl] + i * n, n, mask, 0);
+        int off = blockOffset[bl] + i * n;
+        residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores, off, n, mask, 0,
+            shadow, off);
         int needed = 0;
         for (long m : mask) {
           needed += Long.bitCount(m);
         }
         st.recordVRows(layer, needed, n);
       }
+    }
+
+    /** The dense twin of {@link #output}: dense weights have no V-mean term. */
+    private void denseOutput(int bl, float[] qkv, float[] ctxDense) {
+      int s = bl / heads;
+      int hd = bl % heads;
+      int n = len[s];
+      Gemm.mul(n, dh, n, 1f, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
+          0f, ctxDense, start[s] * h + hd * dh, h);
     }
 
     private void output(int bl, float[] qkv, float[] ctx) {

@@ -3,6 +3,7 @@ package io.thetacal.model.llama;
 import io.thetacal.attention.AttentionKernel;
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.model.Gemm;
 import java.util.Arrays;
@@ -30,6 +31,8 @@ public final class DecoderSession {
   private final AttentionStats stats;
   private final int sequence;
   private final AttentionKernel[] kernels;
+  /** Null unless the session measures its attention outputs against dense attention. */
+  private final AttentionOutputError outputError;
   private final AttentionStats[] workerStats;
   private final float[][] kCache;
   private final float[][] vCache;
@@ -55,6 +58,15 @@ public final class DecoderSession {
 
   DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
       int sequence) {
+    this(model, mode, observer, stats, sequence, null);
+  }
+
+  /**
+   * @param outputError when not null, every layer also computes dense attention from the same layer
+   *     input and records the sparse attention output's error against it here
+   */
+  DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
+      int sequence, AttentionOutputError outputError) {
     this.model = model;
     this.c = model.config();
     this.w = model.weights();
@@ -72,6 +84,7 @@ public final class DecoderSession {
       workerStats[i] = stats == null ? null : i == 0 ? stats : new AttentionStats(c.numLayers());
       kernels[i] = new AttentionKernel(mode, this.observer, workerStats[i]);
     }
+    this.outputError = outputError;
     kCache = new float[c.numLayers()][];
     vCache = new float[c.numLayers()][];
   }
@@ -139,6 +152,7 @@ public final class DecoderSession {
     float[] xn = new float[t * d];
     float[] qkv = new float[(t + 1) * qkvW];
     float[] attn = new float[(t + 1) * c.qDim()];
+    float[] attnDense = outputError == null ? null : new float[(t + 1) * c.qDim()];
     int ffn = c.intermediateSize();
     float[] gu = new float[t * 2 * ffn];
     float[] act = new float[t * ffn];
@@ -155,7 +169,10 @@ public final class DecoderSession {
       }
       applyRope(qkv, t, qkvW, rope);
       appendKv(l, qkv, t, qkvW);
-      attention(l, qkv, t, qkvW, attn);
+      attention(l, qkv, t, qkvW, attn, attnDense);
+      if (outputError != null) {
+        outputError.record(l, attn, attnDense, 0, t, c.qDim(), c.qDim());
+      }
       Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 1f, x, 0, d);
       rmsNorm(x, lw.ffnNorm(), xn, t, d, c.rmsNormEps());
       Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0f, gu, 0, 2 * ffn);
@@ -268,18 +285,18 @@ public final class DecoderSession {
     }
   }
 
-  private void attention(int layer, float[] qkv, int t, int stride, float[] out) {
+  private void attention(int layer, float[] qkv, int t, int stride, float[] out, float[] outDense) {
     int groups = c.numKvHeads();
     int workers = kernels.length;
     if (workers == 1) {
       for (int g = 0; g < groups; g++) {
-        attendGroup(layer, g, qkv, t, stride, out, kernels[0], workerStats[0]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[0], workerStats[0]);
       }
       return;
     }
     Parallel.run(workers, p -> {
       for (int g = p; g < groups; g += workers) {
-        attendGroup(layer, g, qkv, t, stride, out, kernels[p], workerStats[p]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[p], workerStats[p]);
       }
     });
     if (stats != null) {
@@ -291,8 +308,11 @@ public final class DecoderSession {
     }
   }
 
-  /** All query heads of KV group g over the t new rows. */
-  private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out,
+  /**
+   * All query heads of KV group g over the t new rows; when outDense is not null also their dense
+   * attention outputs (same scores, same V) into it.
+   */
+  private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out, float[] outDense,
       AttentionKernel kernel, AttentionStats groupStats) {
     int hd = c.headDim();
     int kv = c.kvDim();
@@ -301,6 +321,7 @@ public final class DecoderSession {
     float[] k = kCache[layer];
     float[] v = vCache[layer];
     float[] scores = new float[t * n];
+    float[] shadow = outDense == null ? null : new float[t * n];
     float[] r = new float[t];
     int words = (n + 63) >>> 6;
     long[] mask = groupStats == null ? null : new long[t * words];
@@ -320,17 +341,28 @@ public final class DecoderSession {
           int count = c.visibleKeys(p);
           int lo = p + 1 - count;
           int off = i * n;
-          double ri = kernel.apply(layer, h, sequence, p, scores, off + lo, count, mask, i * words * 64 + lo);
+          double ri = kernel.apply(layer, h, sequence, p, scores, off + lo, count, mask, i * words * 64 + lo,
+              shadow, off + lo);
           r[i] = (float) ri;
           anyR |= ri != 0;
           if (lo > 0) {
             Arrays.fill(scores, off, off + lo, 0f);
+            if (shadow != null) {
+              Arrays.fill(shadow, off, off + lo, 0f);
+            }
           }
           if (p + 1 < keys) {
             Arrays.fill(scores, off + p + 1, off + keys, 0f);
+            if (shadow != null) {
+              Arrays.fill(shadow, off + p + 1, off + keys, 0f);
+            }
           }
         }
         Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
+        if (shadow != null) {
+          Gemm.mul(r1 - r0, hd, keys, 1f, shadow, r0 * n, n, v, g * hd, kv, 0f, outDense, r0 * qd + h * hd,
+              qd);
+        }
       }
       if (anyR) {
         if (vbar == null) {

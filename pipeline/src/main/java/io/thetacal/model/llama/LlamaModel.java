@@ -2,6 +2,7 @@ package io.thetacal.model.llama;
 
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
@@ -91,14 +92,17 @@ public final class LlamaModel implements TransformerModel {
   @Override
   public ForwardResult forward(ForwardRequest request) {
     AttentionStats stats = new AttentionStats(config.numLayers());
+    AttentionOutputError outputError =
+        request.wantAttentionError() ? new AttentionOutputError(config.numLayers()) : null;
     List<SequenceOutput> outs = new ArrayList<>(request.sequences().size());
     for (int s = 0; s < request.sequences().size(); s++) {
       int[] tokens = request.sequences().get(s);
-      DecoderSession session = newSession(request.mode(), request.observer(), stats, s);
+      DecoderSession session = new DecoderSession(this, request.mode(), request.observer(), stats, s,
+          outputError);
       DecoderSession.Chunk c = session.run(tokens, request.wantLogits(), request.wantHidden(), false);
       outs.add(new SequenceOutput(tokens.length, c.hidden(), null, c.logits()));
     }
-    return new ForwardResult(outs, stats);
+    return new ForwardResult(outs, stats, outputError);
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.thetacal.attention.AttentionMode;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Models;
@@ -79,5 +80,35 @@ class BertEncoderTest {
     msg = assertThrows(IllegalArgumentException.class,
         () -> model.forward(ForwardRequest.of(List.of(new int[0])))).getMessage();
     assertTrue(msg.contains("sequence 0") && msg.contains("empty"), msg);
+  }
+
+  @Test
+  void attentionOutputErrorIsExactlyZeroForDenseAndForTopKWithKAtLeastTheLongestRow() {
+    int longest = seqs.stream().mapToInt(q -> q.length).max().orElseThrow();
+    int tokens = seqs.stream().mapToInt(q -> q.length).sum();
+    for (AttentionMode mode : List.of(AttentionMode.dense(),
+        AttentionMode.topK(longest))) {
+      ForwardResult r = model.forward(ForwardRequest.of(seqs).withMode(mode).withAttentionError(true));
+      for (int l = 0; l < model.info().numLayers(); l++) {
+        assertEquals(tokens, r.attentionError().rows(l), "one row per token, layer " + l);
+        assertEquals(0.0, r.attentionError().mean(l), mode + ", layer " + l);
+      }
+    }
+  }
+
+  @Test
+  void attentionOutputErrorOfTopKIsPositiveAndLeavesTheSparseOutputsUnchanged() {
+    AttentionMode mode = AttentionMode.topK(4);
+    ForwardRequest req = ForwardRequest.of(seqs).withMode(mode).withHidden(true);
+    ForwardResult plain = model.forward(req);
+    ForwardResult measured = model.forward(req.withAttentionError(true));
+    assertEquals(null, plain.attentionError());
+    for (int s = 0; s < seqs.size(); s++) {
+      assertArrayEquals(plain.sequences().get(s).hidden(), measured.sequences().get(s).hidden());
+    }
+    double[] perLayer = measured.attentionError().perLayerMean();
+    for (int l = 0; l < perLayer.length; l++) {
+      assertTrue(perLayer[l] > 1e-3 && perLayer[l] < 2, "layer " + l + ": " + perLayer[l]);
+    }
   }
 }

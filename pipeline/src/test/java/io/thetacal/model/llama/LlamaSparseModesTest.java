@@ -95,4 +95,28 @@ class LlamaSparseModesTest {
     float[] dense = LlamaGoldenLogitsTest.logits(model);
     assertTrue(Golden.maxAbsDiff(dense, full) > 1e-4, "pruning must change the logits");
   }
+
+  @Test
+  void attentionOutputErrorIsExactlyZeroForDenseAndForTopKWithKAtLeastTheSequenceLength() {
+    for (AttentionMode mode : List.of(AttentionMode.dense(), AttentionMode.topK(tokens.length))) {
+      ForwardResult r = model.forward(ForwardRequest.of(List.of(tokens)).withMode(mode)
+          .withAttentionError(true));
+      for (int l = 0; l < 3; l++) {
+        assertEquals(tokens.length, r.attentionError().rows(l), "one row per position, layer " + l);
+        assertEquals(0.0, r.attentionError().mean(l), mode + ", layer " + l);
+      }
+    }
+  }
+
+  @Test
+  void attentionOutputErrorOfTopKIsPositiveAndLeavesTheLogitsUnchanged() {
+    ForwardRequest req = ForwardRequest.of(List.of(tokens)).withMode(AttentionMode.topK(2));
+    float[] plain = model.forward(req).sequences().get(0).logits();
+    ForwardResult measured = model.forward(req.withAttentionError(true));
+    assertEquals(0.0, Golden.maxAbsDiff(plain, measured.sequences().get(0).logits()));
+    for (int l = 0; l < 3; l++) {
+      double e = measured.attentionError().mean(l);
+      assertTrue(e > 1e-4 && e < 2, "layer " + l + ": " + e);
+    }
+  }
 }
