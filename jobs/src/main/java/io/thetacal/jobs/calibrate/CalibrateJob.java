@@ -77,10 +77,18 @@ import org.slf4j.LoggerFactory;
  * an immutable version under {@code <out>/thresholds/<placement>/<version>/} (thresholds.json,
  * thresholds.parquet, histograms.parquet, thresholds.arrow, state.bin, version.json with the data
  * watermark that makes the version refreshable, and a _SUCCESS marker written last), and becomes the
- * placement store's CURRENT version (under the store lock, as a refresh publishes). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
+ * placement store's CURRENT version. The run holds the lock of every store it publishes into from start to
+ * end, so it neither starts nor publishes while a refresh, promote or rollback of one of them runs (and they
+ * refuse to run meanwhile, naming it). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
  */
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
+
+  /**
+   * The manifest count recording whether the state was captured with top-k at calibration (1) or dense
+   * (0): it changes what the sums mean, so a refresh must continue a version with the same setting.
+   */
+  public static final String TOP_K_AT_CALIBRATION = "top_k_at_calibration";
 
   private static final StructType THRESHOLD_SCHEMA = new StructType()
       .add("placement", DataTypes.StringType, false)
@@ -178,104 +186,131 @@ public final class CalibrateJob {
       }
     }
 
-    long[] ingestRejected = {0};
-    Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
-    String corpora = JobSupport.path(root, "corpora");
-    Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
-    Dataset<Row> checked = all.withColumn("reject_reason",
-        when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
-            .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
-            .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
-                lit("token_out_of_vocabulary")));
-    long seed = config.ingest().seed();
-    Dataset<Row> calibration = checked.filter(col("split").equalTo("calibration")
-        .and(col("reject_reason").isNull()));
-    if (cs.maxSequences() > 0) {
-      calibration = calibration.orderBy(sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"),
-          col("seq_id")), 256)).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
-    }
-    Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
-    // A fixed global order (length, then a seeded hash) cut into fixed batches: similar lengths share a
-    // batch, and no batch depends on the partitioning.
-    Dataset<Row> input = calibration
-        .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
-        .select("input_ids", "n_tokens", "order_key");
-
-    long[] totals = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
-        "calibrate: count sequences of " + cs.datasets(), () -> {
-          Row r = input.agg(org.apache.spark.sql.functions.count(lit(1)),
-              org.apache.spark.sql.functions.sum(col("n_tokens").cast("long"))).first();
-          return new long[] {r.getLong(0), r.isNullAt(1) ? 0 : r.getLong(1)};
-        });
-    long rejectedCount = rejected.count();
-    if (totals[0] == 0) {
-      throw new CalibrateException("No calibration sequences in " + corpora + " for datasets "
-          + cs.datasets() + " (split 'calibration'); run 'thetacal ingest' first or check the names");
-    }
-    if (rejectedCount > 0) {
-      rejected.select("dataset", "doc_id", "seq_id", "n_tokens", "reject_reason").write().mode("overwrite")
-          .parquet(JobSupport.path(root, "rejected", "calibrate"));
-    }
-    LOG.info("calibrate: {} sequences ({} tokens) of {} on {} ({} layers x {} heads), state {} bytes",
-        totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
-        CalibrationState.sizeBytesFor(geometry, cc));
-
-    CalibrationState state = capture(input, totals[0], geometry, cc);
-
-    List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
-        : holdout(checked, cs.holdoutSequences(), seed);
-    Map<Placement, String> dirs = new EnumMap<>(Placement.class);
-    Map<Placement, Long> cells = new EnumMap<>(Placement.class);
-    Map<Placement, HoldoutCheck.Result> checks = new EnumMap<>(Placement.class);
-    Provenance provenance = Provenance.capture(modelId, info.contentHash(), cc, fingerprints, seed, clock);
-    Watermark watermark = watermark(localRoot, cs.datasets());
-    Map<String, Long> counts = new TreeMap<>();
-    counts.put("sequences", totals[0]);
-    counts.put("tokens", totals[1]);
-    counts.put("rejected_sequences", rejectedCount);
-    counts.put("ingest_rejected_documents", ingestRejected[0]);
-    counts.put("partitions", (long) config.spark().partitions());
-    counts.put("holdout_sequences", (long) holdoutSeqs.size());
-    for (Placement placement : cc.placements()) {
-      ThresholdTable table = ThresholdTable.from(state, placement, cc.estimatorInstance());
-      HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
-      if (check != null) {
-        checks.put(placement, check);
+    // Held from here to the end: a refresh, promote or rollback of these stores waits for the whole run,
+    // and this run refuses to start while one of them runs.
+    Map<Placement, StoreLock> locks = new EnumMap<>(Placement.class);
+    try {
+      for (Placement p : cc.placements()) {
+        ThresholdStore store = new ThresholdStore(localRoot.resolve("thresholds").resolve(placementDir(p)), clock);
+        StoreLock lock = store.lock("calibrate");
+        locks.put(p, lock);
+        if (lock.staleHolder().isPresent()) {
+          LOG.warn("calibrate: the previous holder of {}, {}, ended without releasing it; removing its leftovers",
+              store.root().resolve(StoreLock.FILE_NAME), lock.staleHolder().get());
+          store.cleanLeftovers(lock);
+        }
       }
-      ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check);
-      VersionedDirectory dir = new VersionedDirectory(localRoot.resolve("thresholds").resolve(placementDir(placement)));
-      ThresholdStore store = new ThresholdStore(dir.root(), clock);
-      VersionRecord record = new VersionRecord(VersionRecord.FORMAT_VERSION, publishVersion, null,
-          provenance.createdAt(), watermark, watermark.partitionCount(), new CandidateGate.Verdict("calibrate",
-              true, List.of("full calibration" + (check == null ? "" : String.format(Locale.ROOT,
-                  "; holdout kept/k worst |ratio-1| %.3f", check.worstDeviation()))), null));
-      Path published = JobSupport.withJobGroup(spark, "thetacal-calibrate-write",
-          "calibrate: write " + placementDir(placement) + " thresholds " + publishVersion, () -> {
-            try (StoreLock lock = store.lock("calibrate")) {
-              Path d = dir.publish(publishVersion, staging -> {
-                record.write(staging.resolve(VersionRecord.FILE_NAME));
-                ThresholdArtifacts.write(staging, table, state, manifest);
-                JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
-                    staging.resolve("thresholds.parquet"));
-                JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
-                    staging.resolve("histograms.parquet"));
-              });
-              store.promote(lock, publishVersion);
-              return d;
-            } catch (IOException e) {
-              throw new UncheckedIOException("Cannot publish thresholds under " + dir.root(), e);
-            }
+      long[] ingestRejected = {0};
+      Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
+      String corpora = JobSupport.path(root, "corpora");
+      Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
+      Dataset<Row> checked = all.withColumn("reject_reason",
+          when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
+              .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
+              .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
+                  lit("token_out_of_vocabulary")));
+      long seed = config.ingest().seed();
+      Dataset<Row> calibration = checked.filter(col("split").equalTo("calibration")
+          .and(col("reject_reason").isNull()));
+      if (cs.maxSequences() > 0) {
+        calibration = calibration.orderBy(sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"),
+            col("seq_id")), 256)).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
+      }
+      Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
+      // A fixed global order (length, then a seeded hash) cut into fixed batches: similar lengths share a
+      // batch, and no batch depends on the partitioning.
+      Dataset<Row> input = calibration
+          .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
+          .select("input_ids", "n_tokens", "order_key");
+
+      long[] totals = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
+          "calibrate: count sequences of " + cs.datasets(), () -> {
+            Row r = input.agg(org.apache.spark.sql.functions.count(lit(1)),
+                org.apache.spark.sql.functions.sum(col("n_tokens").cast("long"))).first();
+            return new long[] {r.getLong(0), r.isNullAt(1) ? 0 : r.getLong(1)};
           });
-      dirs.put(placement, published.toString());
-      cells.put(placement, table.calibratedCells());
+      long rejectedCount = rejected.count();
+      if (totals[0] == 0) {
+        throw new CalibrateException("No calibration sequences in " + corpora + " for datasets "
+            + cs.datasets() + " (split 'calibration'); run 'thetacal ingest' first or check the names");
+      }
+      if (rejectedCount > 0) {
+        rejected.select("dataset", "doc_id", "seq_id", "n_tokens", "reject_reason").write().mode("overwrite")
+            .parquet(JobSupport.path(root, "rejected", "calibrate"));
+      }
+      LOG.info("calibrate: {} sequences ({} tokens) of {} on {} ({} layers x {} heads), state {} bytes",
+          totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
+          CalibrationState.sizeBytesFor(geometry, cc));
+
+      CalibrationState state = capture(input, totals[0], geometry, cc);
+
+      List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
+          : holdout(checked, cs.holdoutSequences(), seed);
+      Map<Placement, String> dirs = new EnumMap<>(Placement.class);
+      Map<Placement, Long> cells = new EnumMap<>(Placement.class);
+      Map<Placement, HoldoutCheck.Result> checks = new EnumMap<>(Placement.class);
+      Provenance provenance = Provenance.capture(modelId, info.contentHash(), cc, fingerprints, seed, clock);
+      Watermark watermark = watermark(localRoot, cs.datasets());
+      Map<String, Long> counts = new TreeMap<>();
+      counts.put("sequences", totals[0]);
+      counts.put("tokens", totals[1]);
+      counts.put("rejected_sequences", rejectedCount);
+      counts.put("ingest_rejected_documents", ingestRejected[0]);
+      counts.put("partitions", (long) config.spark().partitions());
+      counts.put("holdout_sequences", (long) holdoutSeqs.size());
+      counts.put(TOP_K_AT_CALIBRATION, cs.topKAtCalibrationFor(info.family()) ? 1L : 0L);
+      for (Placement placement : cc.placements()) {
+        ThresholdTable table = ThresholdTable.from(state, placement, cc.estimatorInstance());
+        HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
+        if (check != null) {
+          checks.put(placement, check);
+        }
+        ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check);
+        VersionedDirectory dir = new VersionedDirectory(localRoot.resolve("thresholds").resolve(placementDir(placement)));
+        ThresholdStore store = new ThresholdStore(dir.root(), clock);
+        VersionRecord record = new VersionRecord(VersionRecord.FORMAT_VERSION, publishVersion, null,
+            provenance.createdAt(), watermark, watermark.partitionCount(), new CandidateGate.Verdict("calibrate",
+                true, List.of("full calibration" + (check == null ? "" : String.format(Locale.ROOT,
+                    "; holdout kept/k worst |ratio-1| %.3f", check.worstDeviation()))), null));
+        Path published = JobSupport.withJobGroup(spark, "thetacal-calibrate-write",
+            "calibrate: write " + placementDir(placement) + " thresholds " + publishVersion, () -> {
+              try {
+                StoreLock lock = locks.get(placement);
+                Path d = dir.publish(publishVersion, staging -> {
+                  record.write(staging.resolve(VersionRecord.FILE_NAME));
+                  ThresholdArtifacts.write(staging, table, state, manifest);
+                  JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
+                      staging.resolve("thresholds.parquet"));
+                  JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
+                      staging.resolve("histograms.parquet"));
+                });
+                store.promote(lock, publishVersion);
+                return d;
+              } catch (IOException e) {
+                throw new UncheckedIOException("Cannot publish thresholds under " + dir.root(), e);
+              }
+            });
+        dirs.put(placement, published.toString());
+        cells.put(placement, table.calibratedCells());
+      }
+      Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
+      CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
+          totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed);
+      LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
+          + " in %.1f s", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
+          elapsed.toMillis() / 1000.0));
+      return result;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      for (StoreLock l : locks.values()) {
+        try {
+          l.close();
+        } catch (IOException e) {
+          LOG.warn("calibrate: cannot release {}", l.holder(), e);
+        }
+      }
     }
-    Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
-    CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
-        totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed);
-    LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
-        + " in %.1f s", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
-        elapsed.toMillis() / 1000.0));
-    return result;
   }
 
   /**
