@@ -1,6 +1,7 @@
 package io.thetacal.jobs.config;
 
 import io.thetacal.attention.Placement;
+import io.thetacal.report.Compensation;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
@@ -24,6 +25,8 @@ import java.util.TreeMap;
  * @param holdoutSequences holdout sequences per dataset the gate evaluates, chosen by a seeded hash
  * @param gateK the k the gate judges at; must be in {@code calibration.k_grid} (checked when the refresh
  *     runs); the bounds are {@code report.gates}
+ * @param gateCompensation the compensation each placement's thresholds are judged with (the one they are
+ *     served with)
  * @param placements placements refreshed and published, each in its own store; empty: every placement
  *     of {@code calibration.placements}
  * @param retention published versions kept per store (at least 2: the current one and the one a
@@ -36,6 +39,7 @@ public record RefreshSettings(
     List<String> holdout,
     int holdoutSequences,
     int gateK,
+    GateCompensation gateCompensation,
     List<Placement> placements,
     int retention) {
 
@@ -45,6 +49,20 @@ public record RefreshSettings(
     holdout = holdout == null ? null : Collections.unmodifiableList(new java.util.ArrayList<>(holdout));
     placements = placements == null ? null
         : Collections.unmodifiableList(new java.util.ArrayList<>(placements));
+  }
+
+  /**
+   * The compensation the gate judges each placement with; the paper's settings by default: exact
+   * softmax-denominator compensation plus V-mean compensation before the softmax, V-mean after it.
+   *
+   * @param preSoftmax compensation of pre-softmax thresholds
+   * @param postSoftmax compensation of post-softmax thresholds (no softmax-denominator compensation)
+   */
+  public record GateCompensation(Compensation preSoftmax, Compensation postSoftmax) {
+    /** The compensation of a placement. */
+    public Compensation of(Placement p) {
+      return p == Placement.PRE_SOFTMAX ? preSoftmax : postSoftmax;
+    }
   }
 
   /** The datasets refreshed: {@link #datasets}, or the calibration's when empty. */
@@ -84,6 +102,15 @@ public record RefreshSettings(
     p.notBlank(key + ".text_column", textColumn);
     p.positive(key + ".holdout_sequences", holdoutSequences);
     p.positive(key + ".gate_k", gateK);
+    if (!p.missing(key + ".gate_compensation", gateCompensation)) {
+      p.missing(key + ".gate_compensation.pre_softmax", gateCompensation.preSoftmax());
+      if (!p.missing(key + ".gate_compensation.post_softmax", gateCompensation.postSoftmax())
+          && !gateCompensation.postSoftmax().appliesTo(Placement.POST_SOFTMAX)) {
+        p.mustBe(key + ".gate_compensation.post_softmax",
+            gateCompensation.postSoftmax().name().toLowerCase(java.util.Locale.ROOT),
+            "none or vmc: softmax denominator compensation needs pre-softmax placement");
+      }
+    }
     if (!p.missing(key + ".placements", placements)) {
       if (placements.contains(null) || new HashSet<>(placements).size() != placements.size()) {
         p.mustBe(key + ".placements", placements,

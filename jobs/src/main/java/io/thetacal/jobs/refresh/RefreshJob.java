@@ -202,7 +202,8 @@ public final class RefreshJob {
         if (holdouts.isEmpty()) {
           holdouts.putAll(holdouts(holdout, datasets, root, info, maxLength, seed));
         }
-        return new ReportGate(model, holdouts, rs.gateK(), p, gates).evaluate(candidate);
+        return new ReportGate(model, holdouts, rs.gateK(), p, rs.gateCompensation().of(p), gates)
+            .evaluate(candidate);
       };
       RefreshResult r = Refresh.of(stores.get(p)).model(info).config(cc).placement(p)
           .partitions(present).calibrator(calibrator).gate(gate).retention(rs.retention()).seed(seed)

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.thetacal.attention.Placement;
+import io.thetacal.report.Compensation;
 import io.thetacal.jobs.config.ConfigException;
 import io.thetacal.jobs.config.ConfigLoader;
 import io.thetacal.jobs.config.RefreshSettings;
@@ -50,6 +51,8 @@ class ScheduleExamplesTest {
         r.placementsOr(c.calibration().placements()));
     assertTrue(c.calibration().kGrid().contains(r.gateK()));
     assertEquals(10, r.retention());
+    assertEquals(Compensation.SDC_EXACT_VMC, r.gateCompensation().of(Placement.PRE_SOFTMAX));
+    assertEquals(Compensation.VMC, r.gateCompensation().of(Placement.POST_SOFTMAX));
     assertEquals("out/corpora/dataset=europarl-en", r.root("europarl-en", c.output().root()));
   }
 
@@ -58,9 +61,11 @@ class ScheduleExamplesTest {
     String good = Files.readString(CONF.resolve("refresh.yaml"));
     assertRefused(good.replace("retention: 10", "retention: ten"), "'refresh.retention' is set to 'ten'");
     assertRefused(good.replace("retention: 10", "retension: 10"),
-        "'refresh.retension' is not a known key; known keys under 'refresh': datasets, gate_k");
+        "'refresh.retension' is not a known key; known keys under 'refresh': datasets, gate_compensation, gate_k");
     assertRefused(good.replace("retention: 10", "retention: 1"), "'refresh.retention' is set to 1 but must be >= 2");
-    assertRefused(good.replace("gate_k: 16", "gateK: 16"), "'refresh.gateK' is not a known key");
+    assertRefused(good.replace("gate_k: 32", "gateK: 32"), "'refresh.gateK' is not a known key");
+    assertRefused(good.replace("post_softmax: vmc}", "post_softmax: sdc_exact_vmc}"),
+        "'refresh.gate_compensation.post_softmax' is set to 'sdc_exact_vmc' but must be none or vmc");
     assertRefused(good.replace("holdout: [europarl-en]", "holdout: [wiki]"),
         "'refresh.holdout[0]' is set to 'wiki' but must be a dataset of 'corpora' or of 'refresh.roots'");
     assertRefused(good.replace("datasets: [europarl-en]", "datasets: [europarl-en, europarl-en]"),
