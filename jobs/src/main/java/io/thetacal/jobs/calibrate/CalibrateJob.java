@@ -90,6 +90,9 @@ public final class CalibrateJob {
    */
   public static final String TOP_K_AT_CALIBRATION = "top_k_at_calibration";
 
+  /** The column of {@link #capture}'s input naming the corpus partition file a sequence comes from. */
+  public static final String BATCH_GROUP = "batch_group";
+
   private static final StructType THRESHOLD_SCHEMA = new StructType()
       .add("placement", DataTypes.StringType, false)
       .add("layer", DataTypes.IntegerType, false)
@@ -203,7 +206,9 @@ public final class CalibrateJob {
       long[] ingestRejected = {0};
       Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
       String corpora = JobSupport.path(root, "corpora");
-      Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
+      Dataset<Row> all = spark.read().parquet(corpora)
+          .withColumn(BATCH_GROUP, concat_ws("/", col("dataset"), col("_metadata.file_name")))
+          .filter(col("dataset").isin(cs.datasets().toArray()));
       Dataset<Row> checked = all.withColumn("reject_reason",
           when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
               .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
@@ -217,11 +222,9 @@ public final class CalibrateJob {
             col("seq_id")), 256)).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
       }
       Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
-      // A fixed global order (length, then a seeded hash) cut into fixed batches: similar lengths share a
-      // batch, and no batch depends on the partitioning.
       Dataset<Row> input = calibration
           .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
-          .select("input_ids", "n_tokens", "order_key");
+          .select(BATCH_GROUP, "input_ids", "n_tokens", "order_key");
 
       long[] totals = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
           "calibrate: count sequences of " + cs.datasets(), () -> {
@@ -314,10 +317,14 @@ public final class CalibrateJob {
   }
 
   /**
-   * The merged calibration state of the given sequences (columns input_ids, n_tokens, order_key): a
-   * fixed global order (length, then the order key) cut into batches of {@code model.batch_size},
-   * spread over {@code spark.partitions}, captured per partition and tree-merged. Also the seam a
-   * refresh calibrates its new partitions through.
+   * The merged calibration state of the given sequences (columns {@value #BATCH_GROUP}, input_ids,
+   * n_tokens, order_key): each batch group (a corpus partition file) in a fixed order (length, then the
+   * order key) cut into batches of {@code model.batch_size}, spread over {@code spark.partitions},
+   * captured per partition and tree-merged. A batch never spans two files: the forward pass of a
+   * sequence depends in its last bits on the batch it runs in, so this keeps every file's batches, and so
+   * its contribution to the state, the same whichever job calibrates it. That is what makes
+   * calibrate(A) then refresh(B) equal calibrate(A ∪ B) bit for bit; and no batch depends on the
+   * partitioning. Also the seam a refresh calibrates its new partitions through.
    */
   public CalibrationState capture(Dataset<Row> input, long sequences, CalibrationGeometry geometry,
       CalibrationConfig cc) {
@@ -333,12 +340,25 @@ public final class CalibrateJob {
           progress.tokens());
       int batchSize = config.model().batchSize();
       int partitions = config.spark().partitions();
+      // Per group, in group order: the global index of its first row and the id of its first batch.
+      Map<String, long[]> starts = new java.util.HashMap<>();
+      long rowsBefore = 0;
+      long batchesBefore = 0;
+      for (Row g : input.groupBy(BATCH_GROUP).count().orderBy(BATCH_GROUP).collectAsList()) {
+        starts.put(g.getString(0), new long[] {rowsBefore, batchesBefore});
+        rowsBefore += g.getLong(1);
+        batchesBefore += (g.getLong(1) + batchSize - 1) / batchSize;
+      }
       byte[] merged = JobSupport.withJobGroup(spark, "thetacal-calibrate-capture",
           "calibrate: capture attention of " + sequences + " sequences with " + modelId, () ->
-              input.orderBy(col("n_tokens"), col("order_key")).select("input_ids").javaRDD()
+              input.orderBy(col(BATCH_GROUP), col("n_tokens"), col("order_key"))
+                  .select(BATCH_GROUP, "input_ids").javaRDD()
                   .zipWithIndex()
-                  .mapToPair(t -> new scala.Tuple2<>(t._2() / batchSize,
-                      new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(0)))))
+                  .mapToPair(t -> {
+                    long[] start = starts.get(t._1().getString(0));
+                    return new scala.Tuple2<>(start[1] + (t._2() - start[0]) / batchSize,
+                        new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(1))));
+                  })
                   .groupByKey(partitions)
                   .mapPartitions(fn)
                   .treeReduce(CalibrateJob::merge, 2));

@@ -282,7 +282,8 @@ public final class RefreshJob {
   }
 
   /**
-   * Token sequences (columns input_ids, n_tokens, order_key) of Parquet files by dataset: ingested files
+   * Token sequences (columns batch_group, input_ids, n_tokens, order_key) of Parquet files by dataset,
+   * batched per file as calibrate batches them: ingested files
    * keep the rows of {@code split} (when they have that column) and the order key calibrate gives them;
    * text files are tokenized and cut to {@code maxLength}. Sequences the model cannot take are left
    * out, as calibrate leaves them out.
@@ -294,6 +295,7 @@ public final class RefreshJob {
     for (Map.Entry<String, List<String>> e : filesByDataset.entrySet()) {
       Dataset<Row> df = spark.read().parquet(e.getValue().toArray(new String[0]));
       List<String> columns = Arrays.asList(df.columns());
+      df = df.withColumn(CalibrateJob.BATCH_GROUP, concat_ws("/", lit(e.getKey()), col("_metadata.file_name")));
       if (columns.contains("input_ids")) {
         if (columns.contains("split")) {
           df = df.filter(col("split").equalTo(split));
@@ -319,7 +321,7 @@ public final class RefreshJob {
           .withColumn("order_key", ingested
               ? sha2(concat_ws("#", lit(seed), lit(e.getKey()), col("doc_id"), col("seq_id")), 256)
               : sha2(concat_ws("#", lit(seed), lit(e.getKey()), col("input_ids").cast("string")), 256))
-          .select("input_ids", "n_tokens", "order_key");
+          .select(CalibrateJob.BATCH_GROUP, "input_ids", "n_tokens", "order_key");
       all = all == null ? df : all.unionByName(df);
     }
     return all;

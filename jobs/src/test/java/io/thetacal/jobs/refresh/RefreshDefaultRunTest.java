@@ -57,7 +57,7 @@ class RefreshDefaultRunTest {
 
   static Path out;
   static Path landed;
-  static String refreshed;
+  static final java.util.Map<Placement, String> refreshed = new java.util.EnumMap<>(Placement.class);
   static String stdout;
   static String stderr;
 
@@ -120,15 +120,17 @@ class RefreshDefaultRunTest {
       assertTrue(r.watermark().datasets().get("europarl-en").containsKey("part-landed-00000.parquet"));
       ThresholdManifest m = store.manifest(current);
       assertEquals(0L, m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION));
-      refreshed = current;
+      refreshed.put(p, current);
     }
     assertTrue(stdout.contains("with 1 new partitions"), stdout);
     assertTrue(stdout.contains("current was v1, gate 'report' passed"), stdout);
     assertTrue(stdout.contains("new sequences calibrated"), stdout);
 
     assertEquals(0, cli("refresh", "refresh.yaml"), stdout + stderr);
-    assertTrue(stdout.contains("refresh pre_softmax: nothing new since " + refreshed), stdout);
-    assertTrue(stdout.contains("refresh post_softmax: nothing new since "), stdout);
+    assertTrue(stdout.contains("refresh pre_softmax: nothing new since " + refreshed.get(Placement.PRE_SOFTMAX)
+        + " (3 partitions); nothing published"), stdout);
+    assertTrue(stdout.contains("refresh post_softmax: nothing new since " + refreshed.get(Placement.POST_SOFTMAX)),
+        stdout);
     assertTrue(stdout.contains("refresh: nothing new, nothing published"), stdout);
     for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
       assertEquals(2, store(p).versions().size(), store(p).versions().toString());
@@ -150,15 +152,16 @@ class RefreshDefaultRunTest {
         .outputRoot(full.toString()).version("all").execute();
     for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
       Path a = Path.of(all.directories().get(p));
-      Path b = store(p).openVerified(refreshed);
+      Path b = store(p).openVerified(refreshed.get(p));
       for (String f : List.of(StateFiles.FILE_NAME, ArrowThresholdWriter.FILE_NAME)) {
         assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), p + " " + f);
       }
       assertEquals(ThresholdManifest.read(a.resolve("thresholds.json")).toTable(),
-          store(p).manifest(refreshed).toTable());
+          store(p).manifest(refreshed.get(p)).toTable());
     }
     ThresholdManifest first = store(Placement.PRE_SOFTMAX).manifest("v1");
-    assertFalse(first.toTable().equals(store(Placement.PRE_SOFTMAX).manifest(refreshed).toTable()),
+    assertFalse(first.toTable().equals(store(Placement.PRE_SOFTMAX).manifest(
+        refreshed.get(Placement.PRE_SOFTMAX)).toTable()),
         "the landed partition changed the thresholds");
   }
 
