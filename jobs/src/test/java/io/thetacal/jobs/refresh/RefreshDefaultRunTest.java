@@ -117,6 +117,9 @@ class RefreshDefaultRunTest {
       assertEquals("v1", r.parent());
       assertEquals(1, r.newPartitions());
       assertTrue(r.gate().pass() && r.gate().gate().equals("report"), r.gate().toString());
+      String judged = "europarl-en, k=32, " + p + ", "
+          + (p == Placement.PRE_SOFTMAX ? "SDC_EXACT_VMC" : "VMC") + ": ";
+      assertTrue(r.gate().reasons().stream().anyMatch(x -> x.contains(judged)), r.gate().reasons().toString());
       assertTrue(r.watermark().datasets().get("europarl-en").containsKey("part-landed-00000.parquet"));
       ThresholdManifest m = store.manifest(current);
       assertEquals(0L, m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION));
