@@ -1,6 +1,7 @@
 package io.thetacal.jobs.calibrate;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SortedMap;
@@ -9,7 +10,8 @@ import org.apache.spark.Partitioner;
 
 /**
  * Which partition each calibration batch goes to, balanced by tokens. Batches are cut from the sequences
- * sorted by length, so batch {@code b}'s token count follows from the length histogram alone; the
+ * of each batch group (a corpus file) sorted by length, so batch {@code b}'s token count follows from the
+ * groups' length histograms alone; the
  * batches are dealt out longest first, each to the partition with the fewest tokens so far (ties: the
  * lower partition), which keeps every partition within one batch of the mean. Hashing batch numbers
  * instead would give the partitions with the higher numbers the longest batches. The assignment only
@@ -99,21 +101,41 @@ final class BatchPlan {
 
   /** The plan for a calibration with the given length histogram (length → sequences). */
   static Plan plan(Map<Integer, Long> lengthCounts, int batchSize, int partitions) {
-    long sequences = lengthCounts.values().stream().mapToLong(Long::longValue).sum();
-    long batches = (sequences + batchSize - 1) / batchSize;
+    return plan(List.of(lengthCounts), batchSize, partitions);
+  }
+
+  /**
+   * The plan for batch groups cut one after the other (a batch never spans two groups), each given by its
+   * length histogram (length → sequences), in the order their batches are numbered.
+   */
+  static Plan plan(List<Map<Integer, Long>> groups, int batchSize, int partitions) {
+    long batches = 0;
+    for (Map<Integer, Long> g : groups) {
+      long sequences = g.values().stream().mapToLong(Long::longValue).sum();
+      batches += (sequences + batchSize - 1) / batchSize;
+    }
     if (batches > MAX_PLANNED_BATCHES) {
       Snake snake = new Snake(partitions);
       long[] loads = new long[partitions];
-      SortedMap<Integer, Long> sorted = new TreeMap<>(lengthCounts);
-      long index = 0;
-      for (Map.Entry<Integer, Long> e : sorted.entrySet()) {
-        for (long i = 0; i < e.getValue(); i++, index++) {
-          loads[snake.getPartition(index / batchSize)] += e.getKey();
+      long firstBatch = 0;
+      for (Map<Integer, Long> g : groups) {
+        long index = 0;
+        for (Map.Entry<Integer, Long> e : new TreeMap<>(g).entrySet()) {
+          for (long i = 0; i < e.getValue(); i++, index++) {
+            loads[snake.getPartition(firstBatch + index / batchSize)] += e.getKey();
+          }
         }
+        firstBatch += (index + batchSize - 1) / batchSize;
       }
       return new Plan(snake, loads);
     }
-    long[] tokens = batchTokens(lengthCounts, batchSize);
+    long[] tokens = new long[(int) batches];
+    int at = 0;
+    for (Map<Integer, Long> g : groups) {
+      long[] own = batchTokens(g, batchSize);
+      System.arraycopy(own, 0, tokens, at, own.length);
+      at += own.length;
+    }
     int[] assignment = assign(tokens, partitions);
     return new Plan(new Planned(assignment, partitions), loads(tokens, assignment, partitions));
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
@@ -54,6 +55,19 @@ class BatchPlanTest {
     }
     // hashing batch numbers: partition 3 gets batches 3, 7, 11 = 2400 tokens of 7800
     assertArrayEquals(new long[] {2100, 2000, 1900, 1800}, BatchPlan.loads(tokens, BatchPlan.assign(tokens, 4), 4));
+  }
+
+  @Test
+  void groupsAreCutSeparatelySoNoBatchSpansTwoGroups() {
+    // 5 sequences of 3 tokens, then 3 of 7, in batches of 4: as one group [12, 3 + 21]; as two groups
+    // [12, 3] and [21], dealt longest first
+    BatchPlan.Plan one = BatchPlan.plan(Map.of(3, 5L, 7, 3L), 4, 1);
+    BatchPlan.Plan two = BatchPlan.plan(List.of(Map.of(3, 5L), Map.of(7, 3L)), 4, 3);
+    assertArrayEquals(new long[] {36}, one.partitionTokens());
+    assertArrayEquals(new long[] {21, 12, 3}, two.partitionTokens());
+    assertEquals(2, two.partitioner().getPartition(1L));
+    assertEquals(0, two.partitioner().getPartition(2L));
+    assertThrows(IllegalArgumentException.class, () -> two.partitioner().getPartition(3L));
   }
 
   @Test

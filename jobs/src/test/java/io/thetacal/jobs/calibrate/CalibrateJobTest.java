@@ -81,19 +81,23 @@ class CalibrateJobTest {
     CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration());
     CalibrationGeometry geometry = CalibrationGeometry.of(model.info());
     ReferenceCalibrator reference = new ReferenceCalibrator(geometry, cc);
-    // The same fixed batches as the job: (length, seeded hash) order cut every batch_size sequences.
-    List<Row> ordered = spark.read().parquet(root + "/corpora").filter("split = 'calibration'")
-        .selectExpr("input_ids", "n_tokens", "sha2(concat_ws('#', " + config().ingest().seed()
+    // The same fixed batches as the job: per partition file, (length, seeded hash) order cut every
+    // batch_size sequences.
+    List<Row> ordered = spark.read().parquet(root + "/corpora")
+        .selectExpr("*", "concat_ws('/', dataset, _metadata.file_name) as file").filter("split = 'calibration'")
+        .selectExpr("file", "input_ids", "n_tokens", "sha2(concat_ws('#', " + config().ingest().seed()
             + ", dataset, doc_id, seq_id), 256) as order_key")
-        .orderBy("n_tokens", "order_key").collectAsList();
+        .orderBy("file", "n_tokens", "order_key").collectAsList();
     int batchSize = config().model().batchSize();
-    for (int i = 0; i < ordered.size(); i += batchSize) {
-      List<int[]> batch = new ArrayList<>();
-      for (Row r : ordered.subList(i, Math.min(ordered.size(), i + batchSize))) {
-        batch.add(r.getList(0).stream().mapToInt(x -> (Integer) x).toArray());
+    List<int[]> batch = new ArrayList<>();
+    for (int i = 0; i < ordered.size(); i++) {
+      batch.add(ordered.get(i).getList(1).stream().mapToInt(x -> (Integer) x).toArray());
+      if (batch.size() == batchSize || i + 1 == ordered.size()
+          || !ordered.get(i + 1).getString(0).equals(ordered.get(i).getString(0))) {
+        model.forward(new ForwardRequest(batch, io.thetacal.attention.AttentionMode.dense(), reference, false,
+            false));
+        batch = new ArrayList<>();
       }
-      model.forward(new ForwardRequest(batch, io.thetacal.attention.AttentionMode.dense(), reference, false,
-          false));
     }
     CalibrationState state = StateFiles.read(Path.of(one.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin"));
     for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
