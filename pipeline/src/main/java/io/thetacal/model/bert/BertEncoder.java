@@ -8,6 +8,7 @@ import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Gemm;
 import io.thetacal.model.ModelInfo;
+import io.thetacal.model.PackedGemm;
 import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TextTokenizer;
 import io.thetacal.model.TransformerModel;
@@ -53,6 +54,8 @@ public final class BertEncoder implements TransformerModel {
   private final BertWeights w;
   private final int threads;
   private final ForkJoinPool pool;
+  /** Per layer: qkv, attnOut, ffnIn, ffnOut packed for {@link PackedGemm}, or nulls (BLAS). */
+  private final PackedGemm[][] packed;
 
   public BertEncoder(ModelInfo info, TextTokenizer tokenizer, BertWeights weights) {
     this.info = Objects.requireNonNull(info, "info");
@@ -72,6 +75,15 @@ public final class BertEncoder implements TransformerModel {
       th.setName("thetacal-encoder-" + th.getPoolIndex());
       return th;
     }, null, false) : null;
+    int h = w.hiddenSize();
+    int f = w.intermediateSize();
+    packed = new PackedGemm[w.layers().size()][];
+    for (int l = 0; l < packed.length; l++) {
+      BertWeights.Layer lw = w.layers().get(l);
+      packed[l] = new PackedGemm[] {PackedGemm.packOrNull(lw.qkv(), h, 3 * h),
+          PackedGemm.packOrNull(lw.attnOut(), h, h), PackedGemm.packOrNull(lw.ffnIn(), h, f),
+          PackedGemm.packOrNull(lw.ffnOut(), f, h)};
+    }
   }
 
   @Override
@@ -135,8 +147,8 @@ public final class BertEncoder implements TransformerModel {
   }
 
   /** y[rows×out] = x[rows×in] · W + b (+ residual), split by rows across threads. */
-  private void linear(float[] x, int rows, int in, float[] wt, float[] bias, int out, float[] y,
-      float[] residual) {
+  private void linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
+      float[] y, float[] residual) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
     parallel(parts, p -> {
       int r0 = (int) ((long) rows * p / parts);
@@ -154,7 +166,11 @@ public final class BertEncoder implements TransformerModel {
           System.arraycopy(bias, 0, y, o, out);
         }
       }
-      Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+      if (pw != null) {
+        pw.mulAdd(r1 - r0, x, r0 * in, in, y, r0 * out, out);
+      } else {
+        Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+      }
     });
   }
 
@@ -243,13 +259,14 @@ public final class BertEncoder implements TransformerModel {
     float[] inter = new float[total * w.intermediateSize()];
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
-      linear(x, total, h, lw.qkv(), lw.qkvBias(), 3 * h, qkv, null);
+      PackedGemm[] pl = packed[l];
+      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null);
       att.run(l, qkv, ctx);
-      linear(ctx, total, h, lw.attnOut(), lw.attnOutBias(), h, x1, x);
+      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x);
       layerNorm(x1, total, lw.attnNorm());
-      linear(x1, total, h, lw.ffnIn(), lw.ffnInBias(), w.intermediateSize(), inter, null);
+      linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null);
       gelu(inter, total * w.intermediateSize());
-      linear(inter, total, w.intermediateSize(), lw.ffnOut(), lw.ffnOutBias(), h, x, x1);
+      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1);
       layerNorm(x, total, lw.ffnNorm());
     }
 
