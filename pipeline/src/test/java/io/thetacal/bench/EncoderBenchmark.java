@@ -5,6 +5,7 @@ import io.thetacal.attention.AttentionRow;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.Gemm;
 import io.thetacal.model.Models;
+import io.thetacal.model.PackedGemm;
 import io.thetacal.model.Sentences;
 import io.thetacal.model.TextEncoding;
 import io.thetacal.model.TransformerModel;
@@ -120,9 +121,12 @@ public final class EncoderBenchmark {
       if (obs.rows == 0) {
         throw new IllegalStateException("observer saw no rows");
       }
-      System.out.printf("model %s, batch %d x %d tokens, %d engine threads, ONNX Runtime %d threads, BLAS %s, OPENBLAS_NUM_THREADS=%s,"
-          + " Java %s, %s %s, load average before %.1f%n", id, BATCH, TOKENS, engineThreads, threads, Gemm.implementation(),
-          System.getenv("OPENBLAS_NUM_THREADS"), System.getProperty("java.version"),
+      System.out.printf("model %s, batch %d x %d tokens, %d engine threads, ONNX Runtime %d threads, projections on %s,"
+          + " BLAS %s, OPENBLAS_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s,"
+          + " Java %s, %s %s, load average before %.1f%n", id, BATCH, TOKENS, engineThreads, threads,
+          PackedGemm.available() ? "the packed 512-bit Vector API GEMM" : "the BLAS", Gemm.implementation(),
+          System.getenv("OPENBLAS_NUM_THREADS"), System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(detected)"),
+          System.getProperty("java.version"),
           System.getProperty("os.name"), System.getProperty("os.arch"), load);
       System.out.println();
       System.out.println("| run | median tokens/s (wall) | min–max tokens/s | median ms/batch (wall) |"
