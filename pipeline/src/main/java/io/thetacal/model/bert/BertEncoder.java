@@ -23,7 +23,8 @@ import java.util.function.IntConsumer;
  * A BERT-family encoder forward pass in Java, with every attention row going through the shared
  * {@link AttentionKernel}. Sequences of a batch are packed back to back without padding: each sequence
  * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
- * length. Matrix products use {@link Gemm}; work is split over {@code threads} (rows of the projections,
+ * length. Projections use {@link PackedGemm} with weights packed once here when available, otherwise
+ * {@link Gemm}, as do the attention products; work is split over {@code threads} (rows of the projections,
  * (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
  * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
  * parallel.
