@@ -17,6 +17,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
@@ -357,9 +360,13 @@ public final class BertEncoder implements TransformerModel {
 
     void run(int layer, float[] qkv, float[] ctx) {
       int blocks = len.length * heads;
+      if (serialKernel && parts > 1) {
+        pipelined(layer, blocks, qkv, ctx);
+        mergeStats(layer);
+        return;
+      }
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
-      // products. Phased runs measured faster than one fused pass per block; with an observer the kernel
-      // phase stays on the calling thread, so capture callbacks come from one thread.
+      // products. Phased runs measured faster than one fused pass per block.
       parallel(parts, p -> {
         for (int bl = p; bl < blocks; bl += parts) {
           scores(bl, qkv);
@@ -381,6 +388,67 @@ public final class BertEncoder implements TransformerModel {
           output(bl, qkv, ctx);
         }
       });
+      mergeStats(layer);
+    }
+
+    /**
+     * With an observer the kernel runs on the calling thread, block by block in order, so capture
+     * callbacks come from one thread; the other threads compute score products ahead of it and output
+     * products behind it, and the calling thread takes score and output blocks itself rather than wait.
+     */
+    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx) {
+      AtomicInteger nextScore = new AtomicInteger();
+      AtomicIntegerArray scored = new AtomicIntegerArray(blocks);
+      // Blocks [0, kernelDone) have their weights; -1 once a thread has failed.
+      AtomicInteger kernelDone = new AtomicInteger();
+      AtomicInteger nextOutput = new AtomicInteger();
+      parallel(parts, p -> {
+        try {
+          if (p == 0) {
+            for (int bl = 0; bl < blocks; bl++) {
+              while (scored.get(bl) == 0) {
+                int sc = nextScore.getAndIncrement();
+                if (sc < blocks) {
+                  scores(sc, qkv);
+                  scored.set(sc, 1);
+                } else if (kernelDone.get() < 0) {
+                  return;
+                } else {
+                  Thread.onSpinWait();
+                }
+              }
+              kernelRows(kernels[0], layer, bl);
+              if (!kernelDone.compareAndSet(bl, bl + 1)) {
+                return;
+              }
+            }
+          } else {
+            for (int sc; (sc = nextScore.getAndIncrement()) < blocks; ) {
+              scores(sc, qkv);
+              scored.set(sc, 1);
+            }
+          }
+          for (int o; (o = nextOutput.getAndIncrement()) < blocks; ) {
+            for (int spins = 0, d; (d = kernelDone.get()) <= o; spins++) {
+              if (d < 0) {
+                return;
+              }
+              if (spins < 200) {
+                Thread.onSpinWait();
+              } else {
+                LockSupport.parkNanos(20_000);
+              }
+            }
+            output(o, qkv, ctx);
+          }
+        } catch (RuntimeException | Error e) {
+          kernelDone.set(-1);
+          throw e;
+        }
+      });
+    }
+
+    private void mergeStats(int layer) {
       if (layer == stats.numLayers() - 1) {
         for (int p = 1; p < partStats.length; p++) {
           stats.merge(partStats[p]);
