@@ -24,7 +24,7 @@ class PackedGemmTest {
   void accumulatesTheSameProductAsTheBlasOnStridedOperands() {
     assumeTrue(PackedGemm.available(), "needs 512-bit Vector API lanes");
     SplittableRandom r = new SplittableRandom(7);
-    int[][] shapes = {{1, 32, 1}, {7, 32, 5}, {8, 64, 256}, {19, 96, 300}, {131, 384, 384}, {64, 32, 1536}};
+    int[][] shapes = {{1, 32, 1}, {7, 32, 5}, {8, 64, 256}, {19, 96, 300}, {131, 384, 384}, {64, 32, 1536}, {530, 64, 400}};
     for (int[] s : shapes) {
       int m = s[0];
       int n = s[1];
