@@ -21,6 +21,7 @@ import java.util.List;
 public final class EncoderBenchmark {
   private static final int BATCH = 8;
   private static final int TOKENS = 128;
+  private static final int PAUSE_MS = 100;
 
   /** Touches every score: a running max, so the JIT cannot drop the work. */
   static final class MaxObserver implements AttentionObserver {
@@ -100,13 +101,15 @@ public final class EncoderBenchmark {
             v.run();
           }
         }
-        // Alternate the three run by run, rotating the order, so machine noise (and ONNX Runtime's
-        // threads spinning on after a run) hits all alike.
+        // Alternate the three run by run, rotating the order, so machine noise hits all alike.
         double[][] ms = new double[3][runs];
         double[][] cpu = new double[3][runs];
         for (int i = 0; i < runs; i++) {
           for (int step = 0; step < 3; step++) {
             int v = (i + step) % 3;
+            // ONNX Runtime's pool threads spin on after a run and would steal the cores (and be counted
+            // in the process CPU time) of whatever runs next: let them go idle first, untimed.
+            Thread.sleep(PAUSE_MS);
             long c0 = OS.getProcessCpuTime();
             long t0 = System.nanoTime();
             variants[v].run();
