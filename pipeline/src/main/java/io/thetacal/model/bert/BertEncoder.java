@@ -9,6 +9,7 @@ import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Gemm;
 import io.thetacal.model.ModelInfo;
+import io.thetacal.model.PackedGemm;
 import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TextTokenizer;
 import io.thetacal.model.TransformerModel;
@@ -17,13 +18,17 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
  * A BERT-family encoder forward pass in Java, with every attention row going through the shared
  * {@link AttentionKernel}. Sequences of a batch are packed back to back without padding: each sequence
  * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
- * length. Matrix products use {@link Gemm}; work is split over {@code threads} (rows of the projections,
+ * length. Projections use {@link PackedGemm} with weights packed once here when available, otherwise
+ * {@link Gemm}, as do the attention products; work is split over {@code threads} (rows of the projections,
  * (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
  * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
  * parallel.
@@ -54,6 +59,8 @@ public final class BertEncoder implements TransformerModel {
   private final BertWeights w;
   private final int threads;
   private final ForkJoinPool pool;
+  /** Per layer: qkv, attnOut, ffnIn, ffnOut packed for {@link PackedGemm}, or nulls (BLAS). */
+  private final PackedGemm[][] packed;
 
   public BertEncoder(ModelInfo info, TextTokenizer tokenizer, BertWeights weights) {
     this.info = Objects.requireNonNull(info, "info");
@@ -73,6 +80,15 @@ public final class BertEncoder implements TransformerModel {
       th.setName("thetacal-encoder-" + th.getPoolIndex());
       return th;
     }, null, false) : null;
+    int h = w.hiddenSize();
+    int f = w.intermediateSize();
+    packed = new PackedGemm[w.layers().size()][];
+    for (int l = 0; l < packed.length; l++) {
+      BertWeights.Layer lw = w.layers().get(l);
+      packed[l] = new PackedGemm[] {PackedGemm.packOrNull(lw.qkv(), h, 3 * h),
+          PackedGemm.packOrNull(lw.attnOut(), h, h), PackedGemm.packOrNull(lw.ffnIn(), h, f),
+          PackedGemm.packOrNull(lw.ffnOut(), f, h)};
+    }
   }
 
   @Override
@@ -136,8 +152,8 @@ public final class BertEncoder implements TransformerModel {
   }
 
   /** y[rows×out] = x[rows×in] · W + b (+ residual), split by rows across threads. */
-  private void linear(float[] x, int rows, int in, float[] wt, float[] bias, int out, float[] y,
-      float[] residual) {
+  private void linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
+      float[] y, float[] residual) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
     parallel(parts, p -> {
       int r0 = (int) ((long) rows * p / parts);
@@ -155,7 +171,11 @@ public final class BertEncoder implements TransformerModel {
           System.arraycopy(bias, 0, y, o, out);
         }
       }
-      Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+      if (pw != null) {
+        pw.mulAdd(r1 - r0, x, r0 * in, in, y, r0 * out, out);
+      } else {
+        Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+      }
     });
   }
 
@@ -248,16 +268,17 @@ public final class BertEncoder implements TransformerModel {
     float[] inter = new float[total * w.intermediateSize()];
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
-      linear(x, total, h, lw.qkv(), lw.qkvBias(), 3 * h, qkv, null);
+      PackedGemm[] pl = packed[l];
+      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null);
       att.run(l, qkv, ctx, ctxDense);
       if (outputError != null) {
         outputError.record(l, ctx, ctxDense, 0, total, h, h);
       }
-      linear(ctx, total, h, lw.attnOut(), lw.attnOutBias(), h, x1, x);
+      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x);
       layerNorm(x1, total, lw.attnNorm());
-      linear(x1, total, h, lw.ffnIn(), lw.ffnInBias(), w.intermediateSize(), inter, null);
+      linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null);
       gelu(inter, total * w.intermediateSize());
-      linear(inter, total, w.intermediateSize(), lw.ffnOut(), lw.ffnOutBias(), h, x, x1);
+      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1);
       layerNorm(x, total, lw.ffnNorm());
     }
 
@@ -352,9 +373,13 @@ public final class BertEncoder implements TransformerModel {
 
     void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
       int blocks = len.length * heads;
+      if (serialKernel && parts > 1 && ctxDense == null) {
+        pipelined(layer, blocks, qkv, ctx);
+        mergeStats(layer);
+        return;
+      }
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
-      // products. Phased runs measured faster than one fused pass per block; with an observer the kernel
-      // phase stays on the calling thread, so capture callbacks come from one thread.
+      // products. Phased runs measured faster than one fused pass per block.
       parallel(parts, p -> {
         for (int bl = p; bl < blocks; bl += parts) {
           scores(bl, qkv);
@@ -379,6 +404,67 @@ public final class BertEncoder implements TransformerModel {
           }
         }
       });
+      mergeStats(layer);
+    }
+
+    /**
+     * With an observer the kernel runs on the calling thread, block by block in order, so capture
+     * callbacks come from one thread; the other threads compute score products ahead of it and output
+     * products behind it, and the calling thread takes score and output blocks itself rather than wait.
+     */
+    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx) {
+      AtomicInteger nextScore = new AtomicInteger();
+      AtomicIntegerArray scored = new AtomicIntegerArray(blocks);
+      // Blocks [0, kernelDone) have their weights; -1 once a thread has failed.
+      AtomicInteger kernelDone = new AtomicInteger();
+      AtomicInteger nextOutput = new AtomicInteger();
+      parallel(parts, p -> {
+        try {
+          if (p == 0) {
+            for (int bl = 0; bl < blocks; bl++) {
+              while (scored.get(bl) == 0) {
+                int sc = nextScore.getAndIncrement();
+                if (sc < blocks) {
+                  scores(sc, qkv);
+                  scored.set(sc, 1);
+                } else if (kernelDone.get() < 0) {
+                  return;
+                } else {
+                  Thread.onSpinWait();
+                }
+              }
+              kernelRows(kernels[0], layer, bl);
+              if (!kernelDone.compareAndSet(bl, bl + 1)) {
+                return;
+              }
+            }
+          } else {
+            for (int sc; (sc = nextScore.getAndIncrement()) < blocks; ) {
+              scores(sc, qkv);
+              scored.set(sc, 1);
+            }
+          }
+          for (int o; (o = nextOutput.getAndIncrement()) < blocks; ) {
+            for (int spins = 0, d; (d = kernelDone.get()) <= o; spins++) {
+              if (d < 0) {
+                return;
+              }
+              if (spins < 200) {
+                Thread.onSpinWait();
+              } else {
+                LockSupport.parkNanos(20_000);
+              }
+            }
+            output(o, qkv, ctx);
+          }
+        } catch (RuntimeException | Error e) {
+          kernelDone.set(-1);
+          throw e;
+        }
+      });
+    }
+
+    private void mergeStats(int layer) {
       if (layer == stats.numLayers() - 1) {
         for (int p = 1; p < partStats.length; p++) {
           stats.merge(partStats[p]);

@@ -3,6 +3,7 @@ package io.thetacal.model.bert;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.thetacal.attention.AttentionMode;
@@ -11,6 +12,7 @@ import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Models;
 import io.thetacal.model.Sentences;
 import io.thetacal.model.TransformerModel;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -70,6 +72,23 @@ class BertEncoderTest {
     } finally {
       pool.shutdown();
     }
+  }
+
+  @Test
+  void anObserverFailureEndsTheForwardAndLeavesTheEncoderUsable() {
+    float[] expected = model.forward(ForwardRequest.of(seqs)).sequences().get(5).pooled();
+    long[] rows = {0};
+    IllegalStateException thrown = assertTimeoutPreemptively(Duration.ofMinutes(2),
+        () -> assertThrows(IllegalStateException.class,
+            () -> model.forward(ForwardRequest.of(seqs).withObserver(row -> {
+              if (++rows[0] == 5000) {
+                throw new IllegalStateException("observer failed at row 5000");
+              }
+            }))));
+    assertEquals("observer failed at row 5000", thrown.getMessage());
+    float[] after = assertTimeoutPreemptively(Duration.ofMinutes(2),
+        () -> model.forward(ForwardRequest.of(seqs).withObserver(row -> { })).sequences().get(5).pooled());
+    assertArrayEquals(expected, after);
   }
 
   @Test
