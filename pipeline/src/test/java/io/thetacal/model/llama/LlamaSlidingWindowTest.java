@@ -140,22 +140,7 @@ class LlamaSlidingWindowTest {
   }
 
   private static ThresholdLookup constant(float theta) {
-    return new ThresholdLookup() {
-      @Override
-      public float threshold(int layer, int head, int n, int k) {
-        return theta;
-      }
-
-      @Override
-      public double sdcMass(int layer, int head, int n, int k) {
-        return 0;
-      }
-
-      @Override
-      public Placement placement() {
-        return Placement.POST_SOFTMAX;
-      }
-    };
+    return ThresholdLookup.constant(theta, Placement.POST_SOFTMAX);
   }
 
   /**

@@ -22,22 +22,7 @@ class LlamaSparseModesTest {
   private final int[] tokens = Golden.tokens();
 
   private static ThresholdLookup constant(float theta, Placement placement) {
-    return new ThresholdLookup() {
-      @Override
-      public float threshold(int layer, int head, int n, int k) {
-        return theta;
-      }
-
-      @Override
-      public double sdcMass(int layer, int head, int n, int k) {
-        return 0;
-      }
-
-      @Override
-      public Placement placement() {
-        return placement;
-      }
-    };
+    return ThresholdLookup.constant(theta, placement);
   }
 
   /** The same model with all query weights zeroed: every score is 0, so dense attention averages V. */
