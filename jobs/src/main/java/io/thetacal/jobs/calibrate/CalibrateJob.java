@@ -5,7 +5,6 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.exists;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -45,12 +44,15 @@ import io.thetacal.model.TransformerModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -58,7 +60,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.hadoop.fs.FileSystem;
@@ -99,6 +100,14 @@ public final class CalibrateJob {
 
   /** The column of {@link #capture}'s input naming the corpus partition file a sequence comes from. */
   public static final String BATCH_GROUP = "batch_group";
+
+  /**
+   * The {@value #BATCH_GROUP} of the rows of a Parquet read: {@code dataset} and the file each row was
+   * read from. Calibrate and refresh must name a file's group alike for their batches to agree.
+   */
+  public static org.apache.spark.sql.Column batchGroup(org.apache.spark.sql.Column dataset) {
+    return concat_ws("/", dataset, col("_metadata.file_name"));
+  }
 
   private static final StructType THRESHOLD_SCHEMA = new StructType()
       .add("placement", DataTypes.StringType, false)
@@ -214,7 +223,7 @@ public final class CalibrateJob {
       Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
       String corpora = JobSupport.path(root, "corpora");
       Dataset<Row> all = spark.read().parquet(corpora)
-          .withColumn(BATCH_GROUP, concat_ws("/", col("dataset"), col("_metadata.file_name")))
+          .withColumn(BATCH_GROUP, batchGroup(col("dataset")))
           .filter(col("dataset").isin(cs.datasets().toArray()));
       Dataset<Row> checked = all.withColumn("reject_reason",
           when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
@@ -225,12 +234,11 @@ public final class CalibrateJob {
       Dataset<Row> calibration = checked.filter(col("split").equalTo("calibration")
           .and(col("reject_reason").isNull()));
       if (cs.maxSequences() > 0) {
-        calibration = calibration.orderBy(sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"),
-            col("seq_id")), 256)).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
+        calibration = calibration.orderBy(JobSupport.orderKey(seed, col("dataset"))).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
       }
       Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
       Dataset<Row> input = calibration
-          .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
+          .withColumn("order_key", JobSupport.orderKey(seed, col("dataset")))
           .select(BATCH_GROUP, "input_ids", "n_tokens", "order_key");
 
       SortedMap<String, Map<Integer, Long>> lengths = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
@@ -384,7 +392,7 @@ public final class CalibrateJob {
       DriverTimedMerge merge = new DriverTimedMerge();
       long t0 = System.nanoTime();
       // Per group, in group order: the global index of its first row and the id of its first batch.
-      Map<String, long[]> starts = new java.util.HashMap<>();
+      Map<String, long[]> starts = new HashMap<>();
       long rowsBefore = 0;
       long batchesBefore = 0;
       for (Map.Entry<String, Map<Integer, Long>> g : lengths.entrySet()) {
@@ -428,7 +436,7 @@ public final class CalibrateJob {
    */
   private static SortedMap<String, Map<Integer, Long>> lengthCounts(Dataset<Row> input) {
     // Spark sorts strings by their UTF-8 bytes; the groups are kept in that order
-    SortedMap<String, Map<Integer, Long>> out = new TreeMap<>((x, y) -> java.util.Arrays.compareUnsigned(
+    SortedMap<String, Map<Integer, Long>> out = new TreeMap<>((x, y) -> Arrays.compareUnsigned(
         x.getBytes(StandardCharsets.UTF_8), y.getBytes(StandardCharsets.UTF_8)));
     for (Row r : input.groupBy(col(BATCH_GROUP), coalesce(col("n_tokens"), lit(0)).as("n")).count()
         .collectAsList()) {
@@ -550,7 +558,7 @@ public final class CalibrateJob {
 
   private List<int[]> holdout(Dataset<Row> checked, int max, long seed) {
     List<Row> rows = checked.filter(col("split").equalTo("holdout").and(col("reject_reason").isNull()))
-        .orderBy(sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
+        .orderBy(JobSupport.orderKey(seed, col("dataset")))
         .select("input_ids").limit(max).collectAsList();
     List<int[]> out = new ArrayList<>(rows.size());
     for (Row r : rows) {

@@ -26,6 +26,7 @@ import io.thetacal.jobs.config.ConfigException;
 import io.thetacal.jobs.config.RefreshSettings;
 import io.thetacal.jobs.config.ThetacalConfig;
 import io.thetacal.jobs.spark.ExecutorModels;
+import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
 import io.thetacal.report.Gates;
@@ -295,7 +296,7 @@ public final class RefreshJob {
     for (Map.Entry<String, List<String>> e : filesByDataset.entrySet()) {
       Dataset<Row> df = spark.read().parquet(e.getValue().toArray(new String[0]));
       List<String> columns = Arrays.asList(df.columns());
-      df = df.withColumn(CalibrateJob.BATCH_GROUP, concat_ws("/", lit(e.getKey()), col("_metadata.file_name")));
+      df = df.withColumn(CalibrateJob.BATCH_GROUP, CalibrateJob.batchGroup(lit(e.getKey())));
       if (columns.contains("input_ids")) {
         if (columns.contains("split")) {
           df = df.filter(col("split").equalTo(split));
@@ -319,7 +320,7 @@ public final class RefreshJob {
               .and(org.apache.spark.sql.functions.not(exists(col("input_ids"),
                   x -> x.isNull().or(x.lt(0)).or(x.geq(info.vocabSize()))))))
           .withColumn("order_key", ingested
-              ? sha2(concat_ws("#", lit(seed), lit(e.getKey()), col("doc_id"), col("seq_id")), 256)
+              ? JobSupport.orderKey(seed, lit(e.getKey()))
               : sha2(concat_ws("#", lit(seed), lit(e.getKey()), col("input_ids").cast("string")), 256))
           .select(CalibrateJob.BATCH_GROUP, "input_ids", "n_tokens", "order_key");
       all = all == null ? df : all.unionByName(df);

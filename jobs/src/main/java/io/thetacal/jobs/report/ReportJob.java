@@ -1,9 +1,6 @@
 package io.thetacal.jobs.report;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat_ws;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sha2;
 
 import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationGeometry;
@@ -351,8 +348,7 @@ public final class ReportJob {
         () -> spark.read().parquet(corpora)
             .filter(col("dataset").isin(ingested.toArray()).and(col("split").equalTo("holdout"))
                 .and(col("n_tokens").leq(info.maxPositions())))
-            .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"),
-                col("seq_id")), 256))
+            .withColumn("order_key", JobSupport.orderKey(seed, col("dataset")))
             .withColumn("rank", org.apache.spark.sql.functions.row_number().over(
                 org.apache.spark.sql.expressions.Window.partitionBy("dataset").orderBy("order_key")))
             .filter(col("rank").leq(rs.maxSequences()))
