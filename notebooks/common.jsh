@@ -137,32 +137,26 @@ double elapsedSeconds() {
 }
 
 /**
- * What a Top-θ forward pass keeps per head: rows (n > k), Σ kept and Σ n, counted by the library's
- * KeptCountObserver (one per head, so its per-layer histogram is per (layer, head)) inside the sparse pass.
+ * What a Top-θ forward pass keeps per head: rows (n > k), Σ kept and Σ n, as the attention kernel counted
+ * them itself (AttentionStats' per-(layer, head) counts) inside the sparse pass.
  */
 record HeadKept(int layer, int head, long rows, double keptOverK, double prunedFraction) {}
 
 List<HeadKept> keptPerHead(TransformerModel model, List<int[]> sequences, AttentionMode.TopTheta mode) {
   ModelInfo info = model.info();
-  KeptCountObserver[] perHead = new KeptCountObserver[info.numHeads()];
-  for (int h = 0; h < perHead.length; h++) perHead[h] = new KeptCountObserver(mode, new KeptHistogram(info.numLayers()));
-  long[][] visible = new long[info.numLayers()][info.numHeads()];
-  AttentionObserver route = row -> {
-    perHead[row.head()].onRow(row);
-    if (row.n() > mode.k()) visible[row.layer()][row.head()] += row.n();
-  };
+  AttentionStats stats = new AttentionStats(info.numLayers());
   for (int i = 0; i < sequences.size(); i += BATCH) {
-    model.forward(ForwardRequest.of(sequences.subList(i, Math.min(sequences.size(), i + BATCH)))
-        .withMode(mode).withObserver(route).withLogits(false));
+    stats.merge(model.forward(ForwardRequest.of(sequences.subList(i, Math.min(sequences.size(), i + BATCH)))
+        .withMode(mode).withLogits(false)).stats());
   }
   List<HeadKept> out = new ArrayList<>();
   for (int l = 0; l < info.numLayers(); l++) {
     for (int h = 0; h < info.numHeads(); h++) {
-      KeptHistogram kh = perHead[h].histogram();
-      long rows = kh.rows(l);
-      double mean = kh.mean(l);
-      out.add(new HeadKept(l, h, rows, mean / mode.k(),
-          rows == 0 ? Double.NaN : 1 - mean * rows / visible[l][h]));
+      long rows = stats.thresholdedRows(l, h);
+      long kept = stats.thresholdedKept(l, h);
+      long visible = stats.thresholdedElements(l, h);
+      out.add(new HeadKept(l, h, rows, rows == 0 ? Double.NaN : (double) kept / rows / mode.k(),
+          rows == 0 ? Double.NaN : 1 - (double) kept / visible));
     }
   }
   return out;

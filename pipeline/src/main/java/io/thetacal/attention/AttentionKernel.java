@@ -168,7 +168,7 @@ public final class AttentionKernel {
       thresholded = false;
     }
     if (stats != null) {
-      stats.recordRow(layer, n, kept, thresholded);
+      stats.recordRow(layer, head, n, kept, thresholded);
     }
     return residual;
   }

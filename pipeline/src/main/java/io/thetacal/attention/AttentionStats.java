@@ -6,7 +6,9 @@ import java.util.Arrays;
  * Counts of what a forward pass kept, per layer: thresholded rows (n > k), their kept elements and
  * visible elements, all rows' elements, and V rows needed per KV group (the union of kept keys over the
  * group's query heads), and the exact distribution of kept elements over thresholded rows (row count per
- * kept value). Mergeable across batches.
+ * kept value); and per (layer, query head) the thresholded rows, their kept and visible elements, so that
+ * per-head kept counts come from the kernel's own decision rather than a second copy of the keep rule.
+ * Mergeable across batches.
  */
 public final class AttentionStats {
   private final long[] rows;
@@ -19,6 +21,10 @@ public final class AttentionStats {
   private final long[] vRowsVisible;
   /** Per layer: thresholded rows by kept count, grown on demand. */
   private final long[][] keptRows;
+  /** Per layer, per query head (grown on demand): thresholded rows, their kept and visible elements. */
+  private final long[][] headRows;
+  private final long[][] headKept;
+  private final long[][] headElements;
 
   public AttentionStats(int numLayers) {
     rows = new long[numLayers];
@@ -30,14 +36,20 @@ public final class AttentionStats {
     vRowsNeeded = new long[numLayers];
     vRowsVisible = new long[numLayers];
     keptRows = new long[numLayers][0];
+    headRows = new long[numLayers][0];
+    headKept = new long[numLayers][0];
+    headElements = new long[numLayers][0];
   }
 
   public int numLayers() {
     return rows.length;
   }
 
-  /** Records one row: n visible keys, kept of them, and whether the row was subject to pruning. */
-  public void recordRow(int layer, int n, int kept, boolean thresholded) {
+  /**
+   * Records one row of a query head: n visible keys, kept of them, and whether the row was subject to
+   * pruning.
+   */
+  public void recordRow(int layer, int head, int n, int kept, boolean thresholded) {
     rows[layer]++;
     elements[layer] += n;
     keptElements[layer] += kept;
@@ -51,6 +63,15 @@ public final class AttentionStats {
         keptRows[layer] = c;
       }
       c[kept]++;
+      if (head >= headRows[layer].length) {
+        int size = Math.max(head + 1, 2 * headRows[layer].length);
+        headRows[layer] = Arrays.copyOf(headRows[layer], size);
+        headKept[layer] = Arrays.copyOf(headKept[layer], size);
+        headElements[layer] = Arrays.copyOf(headElements[layer], size);
+      }
+      headRows[layer][head]++;
+      headKept[layer][head] += kept;
+      headElements[layer][head] += n;
     }
   }
 
@@ -80,6 +101,17 @@ public final class AttentionStats {
       }
       for (int v = 0; v < o.length; v++) {
         keptRows[l][v] += o[v];
+      }
+      int heads = other.headRows[l].length;
+      if (heads > headRows[l].length) {
+        headRows[l] = Arrays.copyOf(headRows[l], heads);
+        headKept[l] = Arrays.copyOf(headKept[l], heads);
+        headElements[l] = Arrays.copyOf(headElements[l], heads);
+      }
+      for (int h = 0; h < heads; h++) {
+        headRows[l][h] += other.headRows[l][h];
+        headKept[l][h] += other.headKept[l][h];
+        headElements[l][h] += other.headElements[l][h];
       }
     }
   }
@@ -114,6 +146,21 @@ public final class AttentionStats {
    */
   public long[] keptRowCounts(int layer) {
     return keptRows[layer].clone();
+  }
+
+  /** Thresholded rows of one query head of a layer (0 for a head that recorded none). */
+  public long thresholdedRows(int layer, int head) {
+    return head < headRows[layer].length ? headRows[layer][head] : 0;
+  }
+
+  /** Kept elements of one query head's thresholded rows. */
+  public long thresholdedKept(int layer, int head) {
+    return head < headKept[layer].length ? headKept[layer][head] : 0;
+  }
+
+  /** Visible elements of one query head's thresholded rows. */
+  public long thresholdedElements(int layer, int head) {
+    return head < headElements[layer].length ? headElements[layer][head] : 0;
   }
 
   public long vRowsNeeded(int layer) {

@@ -19,10 +19,10 @@ class HoldoutCheckTest {
   @Test
   void ratiosAreMeanKeptPerThresholdedRowOverK() {
     AttentionStats s = new AttentionStats(2);
-    s.recordRow(0, 100, 16, true);
-    s.recordRow(0, 100, 20, true);
-    s.recordRow(0, 10, 10, false);
-    s.recordRow(1, 100, 30, true);
+    s.recordRow(0, 0, 100, 16, true);
+    s.recordRow(0, 0, 100, 20, true);
+    s.recordRow(0, 0, 10, 10, false);
+    s.recordRow(1, 0, 100, 30, true);
     HoldoutCheck.Result r = HoldoutCheck.evaluate(Map.of(16, s));
     assertEquals(2, r.entries().size());
     HoldoutCheck.Entry e0 = r.entries().get(0);
@@ -38,7 +38,7 @@ class HoldoutCheckTest {
   @Test
   void layersWithoutThresholdedRowsAreReportedUnmeasured() {
     AttentionStats s = new AttentionStats(2);
-    s.recordRow(0, 100, 64, true);
+    s.recordRow(0, 0, 100, 64, true);
     HoldoutCheck.Result r = HoldoutCheck.evaluate(Map.of(64, s));
     assertEquals(1, r.unmeasured());
     assertTrue(r.allWithin());
