@@ -36,6 +36,7 @@ public final class Refresh {
   private int retention = 10;
   private long seed;
   private Map<String, Long> counts = Map.of();
+  private java.util.function.Supplier<Map<String, Long>> calibrationCounts = Map::of;
 
   /** Computes the calibration state of the given partitions only (e.g. a Spark job over them). */
   @FunctionalInterface
@@ -113,6 +114,15 @@ public final class Refresh {
   }
 
   /**
+   * Counts the calibrator measures while it runs (e.g. sequences it set aside), read right after it
+   * returned and recorded in the manifest of the version made, next to {@link #counts}.
+   */
+  public Refresh calibrationCounts(java.util.function.Supplier<Map<String, Long>> measured) {
+    this.calibrationCounts = Objects.requireNonNull(measured, "measured");
+    return this;
+  }
+
+  /**
    * Runs the refresh.
    *
    * @throws StoreLock.LockedException when another refresh, promote or rollback holds the store
@@ -159,6 +169,7 @@ public final class Refresh {
             List.of(), plan.removedPartitions(), null, List.of(), warnings);
       }
       CalibrationState state = calibrator.calibrate(plan.newPartitions());
+      Map<String, Long> measured = calibrationCounts.get();
       if (!state.geometry().equals(geometry) || !state.config().equals(config)) {
         throw new IllegalStateException("the calibrator returned a state of " + state.geometry()
             + " and " + state.config() + " but the refresh is configured for " + geometry + " and "
@@ -172,6 +183,7 @@ public final class Refresh {
       Provenance provenance = Provenance.capture(modelId, modelContentHash, config,
           CorpusPartitions.fingerprints(next), seed, store.clock());
       Map<String, Long> allCounts = new java.util.TreeMap<>(counts);
+      allCounts.putAll(measured);
       allCounts.put("partitions", (long) next.partitionCount());
       allCounts.put("newPartitions", (long) plan.newPartitions().size());
       ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, allCounts, null);

@@ -3,9 +3,7 @@ package io.thetacal.jobs.calibrate;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
-import static org.apache.spark.sql.functions.exists;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.thetacal.attention.AttentionMode;
@@ -38,6 +36,7 @@ import io.thetacal.jobs.config.ThetacalConfig;
 import io.thetacal.jobs.spark.ExecutorModels;
 import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.jobs.spark.Progress;
+import io.thetacal.jobs.spark.RejectedSequences;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
@@ -87,7 +86,9 @@ import org.slf4j.LoggerFactory;
  * watermark that makes the version refreshable, and a _SUCCESS marker written last), and becomes the
  * placement store's CURRENT version. The run holds the lock of every store it publishes into from start to
  * end, so it neither starts nor publishes while a refresh, promote or rollback of one of them runs (and they
- * refuse to run meanwhile, naming it). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
+ * refuse to run meanwhile, naming it). Sequences the model cannot take are quarantined by
+ * {@link RejectedSequences} into {@code <out>/rejected/calibrate/run=<version>/} and counted; more than
+ * {@code calibration.max_rejected_fraction} of them stops the run.
  */
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
@@ -225,18 +226,13 @@ public final class CalibrateJob {
       Dataset<Row> all = spark.read().parquet(corpora)
           .withColumn(BATCH_GROUP, batchGroup(col("dataset")))
           .filter(col("dataset").isin(cs.datasets().toArray()));
-      Dataset<Row> checked = all.withColumn("reject_reason",
-          when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
-              .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
-              .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
-                  lit("token_out_of_vocabulary")));
+      Dataset<Row> checked = RejectedSequences.check(all, col("dataset"), info);
       long seed = config.ingest().seed();
       Dataset<Row> calibration = checked.filter(col("split").equalTo("calibration")
-          .and(col("reject_reason").isNull()));
+          .and(col(RejectedSequences.COLUMN).isNull()));
       if (cs.maxSequences() > 0) {
         calibration = calibration.orderBy(JobSupport.orderKey(seed, col("dataset"))).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
       }
-      Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
       Dataset<Row> input = calibration
           .withColumn("order_key", JobSupport.orderKey(seed, col("dataset")))
           .select(BATCH_GROUP, "input_ids", "n_tokens", "order_key");
@@ -248,14 +244,12 @@ public final class CalibrateJob {
         totals[0] += c;
         totals[1] += n * c;
       }));
-      long rejectedCount = rejected.count();
+      RejectedSequences.Tally rejected = RejectedSequences.quarantine(spark, checked, root, "calibrate",
+          publishVersion, cs.maxRejectedFraction(), "datasets " + cs.datasets());
+      long rejectedCount = rejected.rejected();
       if (totals[0] == 0) {
         throw new CalibrateException("No calibration sequences in " + corpora + " for datasets "
             + cs.datasets() + " (split 'calibration'); run 'thetacal ingest' first or check the names");
-      }
-      if (rejectedCount > 0) {
-        rejected.select("dataset", "doc_id", "seq_id", "n_tokens", "reject_reason").write().mode("overwrite")
-            .parquet(JobSupport.path(root, "rejected", "calibrate"));
       }
       LOG.info("calibrate: {} sequences ({} tokens) of {} on {} ({} layers x {} heads), state {} bytes",
           totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
@@ -274,7 +268,7 @@ public final class CalibrateJob {
       Map<String, Long> counts = new TreeMap<>();
       counts.put("sequences", totals[0]);
       counts.put("tokens", totals[1]);
-      counts.put("rejected_sequences", rejectedCount);
+      counts.put(RejectedSequences.COUNT, rejectedCount);
       counts.put("ingest_rejected_documents", ingestRejected[0]);
       counts.put("partitions", (long) config.spark().partitions());
       counts.put("holdout_sequences", (long) holdoutSeqs.size());
@@ -557,7 +551,7 @@ public final class CalibrateJob {
   }
 
   private List<int[]> holdout(Dataset<Row> checked, int max, long seed) {
-    List<Row> rows = checked.filter(col("split").equalTo("holdout").and(col("reject_reason").isNull()))
+    List<Row> rows = checked.filter(col("split").equalTo("holdout").and(col(RejectedSequences.COLUMN).isNull()))
         .orderBy(JobSupport.orderKey(seed, col("dataset")))
         .select("input_ids").limit(max).collectAsList();
     List<int[]> out = new ArrayList<>(rows.size());

@@ -175,7 +175,9 @@ final class StoreCommands {
       }
     });
     out.printf(Locale.ROOT, "refresh: %s in %.1f s%n", result.nothingNew() ? "nothing new, nothing published"
-        : result.calibratedSequences() + " new sequences calibrated", result.elapsed().toMillis() / 1000.0);
+        : result.calibratedSequences() + " new sequences calibrated" + (result.rejectedSequences() == 0 ? ""
+            : ", " + result.rejectedSequences() + " rejected (under " + RefreshJob.localRoot(config.output().root())
+                .resolve("rejected").resolve("refresh") + ")"), result.elapsed().toMillis() / 1000.0);
     return result.anyRejected() ? REJECTED : 0;
   }
 

@@ -19,6 +19,8 @@ import java.util.Set;
  * @param maxSequences calibrate on at most this many sequences (0: all), chosen by a seeded hash
  * @param holdoutSequences holdout sequences (at most) for the in-domain check of kept elements / k; 0
  *     skips the check
+ * @param maxRejectedFraction calibrate and refresh stop when more than this share of the sequences they
+ *     read cannot be taken by the model (those rows are quarantined under {@code <out>/rejected/} either way)
  */
 public record CalibrationSettings(
     List<String> datasets,
@@ -28,7 +30,8 @@ public record CalibrationSettings(
     Estimator estimator,
     @JsonProperty("top_k_at_calibration") Boolean topKAtCalibration,
     long maxSequences,
-    int holdoutSequences) {
+    int holdoutSequences,
+    double maxRejectedFraction) {
 
   public CalibrationSettings {
     datasets = datasets == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(datasets));
@@ -93,5 +96,6 @@ public record CalibrationSettings(
     if (maxSequences < 0) {
       p.mustBe(key + ".max_sequences", maxSequences, ">= 0 (0 means all)");
     }
+    p.fraction(key + ".max_rejected_fraction", maxRejectedFraction, true);
   }
 }

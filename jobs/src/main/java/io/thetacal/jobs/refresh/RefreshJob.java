@@ -2,7 +2,6 @@ package io.thetacal.jobs.refresh;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
-import static org.apache.spark.sql.functions.exists;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.size;
@@ -20,6 +19,7 @@ import io.thetacal.io.RefreshResult;
 import io.thetacal.io.StoreLock;
 import io.thetacal.io.ThresholdManifest;
 import io.thetacal.io.ThresholdStore;
+import io.thetacal.io.VersionedDirectory;
 import io.thetacal.jobs.calibrate.CalibrateJob;
 import io.thetacal.jobs.config.CalibrationSettings;
 import io.thetacal.jobs.config.ConfigException;
@@ -27,6 +27,7 @@ import io.thetacal.jobs.config.RefreshSettings;
 import io.thetacal.jobs.config.ThetacalConfig;
 import io.thetacal.jobs.spark.ExecutorModels;
 import io.thetacal.jobs.spark.JobSupport;
+import io.thetacal.jobs.spark.RejectedSequences;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
 import io.thetacal.report.Gates;
@@ -45,6 +46,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -63,7 +65,11 @@ import org.slf4j.LoggerFactory;
  * the holdout datasets at {@code refresh.gate_k}, judged by {@code report.gates}. Partition files are
  * either ingested datasets ({@code input_ids}, and {@code split}: only the calibration rows are
  * calibrated, only the holdout rows judged) or raw text in {@code refresh.text_column}, tokenized with
- * the model's tokenizer and cut to {@code model.max_sequence_length}.
+ * the model's tokenizer and cut to {@code model.max_sequence_length}. Rows of the new partitions the model
+ * cannot take are quarantined as calibrate quarantines them ({@link RejectedSequences}), under
+ * {@code <output.root>/rejected/refresh/run=<time the refresh started>/}, and counted in each refreshed
+ * version's manifest ({@code rejected_sequences}); more than {@code calibration.max_rejected_fraction}
+ * of them stops the refresh before anything is published.
  */
 public final class RefreshJob {
   private static final Logger LOG = LoggerFactory.getLogger(RefreshJob.class);
@@ -168,6 +174,9 @@ public final class RefreshJob {
     long seed = config.ingest().seed();
     int maxLength = Math.min(config.model().maxSequenceLength(), info.maxPositions());
     CalibrateJob capture = new CalibrateJob(spark).config(config);
+    String run = VersionedDirectory.timestampVersion(clock);
+    Map<List<CorpusPartition>, Long> rejectedOf = new HashMap<>();
+    long[] rejected = {0, 0};
     // One capture of the new partitions serves every placement: each store's plan is the same when
     // their watermarks are, and the state is copied because a refresh merges into it.
     Map<List<CorpusPartition>, byte[]> captured = new HashMap<>();
@@ -180,15 +189,21 @@ public final class RefreshJob {
           files.computeIfAbsent(p.dataset(), k -> new ArrayList<>())
               .add(roots.get(p.dataset()).resolve(p.id()).toUri().toString());
         }
-        Dataset<Row> seqs = sequences(files, "calibration", info, maxLength, seed);
+        Dataset<Row> checked = checked(files, info, maxLength, seed);
+        long r = RejectedSequences.quarantine(spark, checked, root.toUri().toString(), "refresh", run,
+            cs.maxRejectedFraction(), parts.size() + " new partitions").rejected();
+        rejectedOf.put(List.copyOf(parts), r);
+        rejected[1] += r;
+        Dataset<Row> seqs = usable(checked, "calibration");
         long n = seqs.count();
-        LOG.info("refresh: {} new partitions, {} sequences", parts.size(), n);
+        LOG.info("refresh: {} new partitions, {} sequences, {} rejected", parts.size(), n, r);
         sequences[0] += n;
         CalibrationState state = n == 0 ? new CalibrationState(geometry, cc)
             : capture.capture(seqs, n, geometry, cc);
         bytes = state.serialize();
         captured.put(List.copyOf(parts), bytes);
       }
+      rejected[0] = rejectedOf.get(parts);
       return CalibrationState.deserialize(bytes);
     };
 
@@ -208,11 +223,12 @@ public final class RefreshJob {
       };
       RefreshResult r = Refresh.of(stores.get(p)).model(info).config(cc).placement(p)
           .partitions(present).calibrator(calibrator).gate(gate).retention(rs.retention()).seed(seed)
-          .counts(Map.of(CalibrateJob.TOP_K_AT_CALIBRATION, tac ? 1L : 0L)).execute();
+          .counts(Map.of(CalibrateJob.TOP_K_AT_CALIBRATION, tac ? 1L : 0L))
+          .calibrationCounts(() -> Map.of(RejectedSequences.COUNT, rejected[0])).execute();
       LOG.info("refresh {}: {}", p.name().toLowerCase(Locale.ROOT), r.message());
       results.put(p, r);
     }
-    return new RefreshJobResult(results, sequences[0], Duration.ofNanos(System.nanoTime() - t0));
+    return new RefreshJobResult(results, sequences[0], rejected[1], Duration.ofNanos(System.nanoTime() - t0));
   }
 
   /**
@@ -283,25 +299,40 @@ public final class RefreshJob {
   }
 
   /**
-   * Token sequences (columns batch_group, input_ids, n_tokens, order_key) of Parquet files by dataset,
-   * batched per file as calibrate batches them: ingested files
-   * keep the rows of {@code split} (when they have that column) and the order key calibrate gives them;
-   * text files are tokenized and cut to {@code maxLength}. Sequences the model cannot take are left
-   * out, as calibrate leaves them out.
+   * Token sequences (columns batch_group, input_ids, n_tokens, order_key) of Parquet files by dataset that
+   * the model can take, of {@code split} when the files have that column (see {@link #checked}).
    */
   private Dataset<Row> sequences(Map<String, List<String>> filesByDataset, String split, ModelInfo info,
       int maxLength, long seed) {
+    return usable(checked(filesByDataset, info, maxLength, seed), split);
+  }
+
+  private static Dataset<Row> usable(Dataset<Row> checked, String split) {
+    return checked.filter(col("split").isNull().or(col("split").equalTo(split))
+            .and(col(RejectedSequences.COLUMN).isNull()))
+        .select(CalibrateJob.BATCH_GROUP, "input_ids", "n_tokens", "order_key");
+  }
+
+  /**
+   * Every row of Parquet files by dataset, batched per file as calibrate batches them, with the order key
+   * calibrate gives ingested rows and its {@link RejectedSequences} reason: ingested files as they are,
+   * text files tokenized and cut to {@code maxLength}. Columns batch_group, order_key and
+   * {@link RejectedSequences#COLUMNS}.
+   */
+  private Dataset<Row> checked(Map<String, List<String>> filesByDataset, ModelInfo info, int maxLength,
+      long seed) {
     String textColumn = config.refresh().textColumn();
     Dataset<Row> all = null;
     for (Map.Entry<String, List<String>> e : filesByDataset.entrySet()) {
       Dataset<Row> df = spark.read().parquet(e.getValue().toArray(new String[0]));
       List<String> columns = Arrays.asList(df.columns());
       df = df.withColumn(CalibrateJob.BATCH_GROUP, CalibrateJob.batchGroup(lit(e.getKey())));
-      if (columns.contains("input_ids")) {
-        if (columns.contains("split")) {
-          df = df.filter(col("split").equalTo(split));
-        }
-      } else if (columns.contains(textColumn)) {
+      if (!columns.contains("input_ids") && !columns.contains(textColumn)) {
+        throw new ConfigException("the partitions of dataset '" + e.getKey() + "' have neither an"
+            + " 'input_ids' column nor the text column '" + textColumn + "' ('refresh.text_column');"
+            + " columns: " + columns + "; files: " + e.getValue());
+      }
+      if (!columns.contains("input_ids")) {
         String modelId = info.id();
         UDF1<String, List<Integer>> encode = text -> {
           int[] ids = ExecutorModels.tokenizer(modelId).tokenizer().encode(text == null ? "" : text);
@@ -309,20 +340,14 @@ public final class RefreshJob {
         };
         df = df.withColumn("input_ids", org.apache.spark.sql.functions.udf(encode,
             DataTypes.createArrayType(DataTypes.IntegerType, false)).apply(col(textColumn)));
-      } else {
-        throw new ConfigException("the partitions of dataset '" + e.getKey() + "' have neither an"
-            + " 'input_ids' column nor the text column '" + textColumn + "' ('refresh.text_column');"
-            + " columns: " + columns + "; files: " + e.getValue());
       }
       boolean ingested = columns.contains("doc_id") && columns.contains("seq_id");
-      df = df.withColumn("n_tokens", size(col("input_ids")))
-          .filter(col("n_tokens").gt(0).and(col("n_tokens").leq(info.maxPositions()))
-              .and(org.apache.spark.sql.functions.not(exists(col("input_ids"),
-                  x -> x.isNull().or(x.lt(0)).or(x.geq(info.vocabSize()))))))
+      df = RejectedSequences.check(df.withColumn("n_tokens", size(col("input_ids"))), lit(e.getKey()), info)
           .withColumn("order_key", ingested
               ? JobSupport.orderKey(seed, lit(e.getKey()))
               : sha2(concat_ws("#", lit(seed), lit(e.getKey()), col("input_ids").cast("string")), 256))
-          .select(CalibrateJob.BATCH_GROUP, "input_ids", "n_tokens", "order_key");
+          .select(CalibrateJob.BATCH_GROUP, Stream.concat(Stream.of("order_key"),
+              RejectedSequences.COLUMNS.stream()).toArray(String[]::new));
       all = all == null ? df : all.unionByName(df);
     }
     return all;

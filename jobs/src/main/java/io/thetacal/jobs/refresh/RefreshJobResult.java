@@ -13,10 +13,12 @@ import java.util.Objects;
  *
  * @param placements each refreshed placement's result, in placement order
  * @param calibratedSequences sequences of new partitions captured (once for all placements)
+ * @param rejectedSequences rows of new partitions the model cannot take, quarantined under
+ *     {@code <output.root>/rejected/refresh/}
  * @param elapsed wall time of the whole refresh
  */
 public record RefreshJobResult(Map<Placement, RefreshResult> placements, long calibratedSequences,
-    Duration elapsed) {
+    long rejectedSequences, Duration elapsed) {
 
   public RefreshJobResult {
     Map<Placement, RefreshResult> copy = new EnumMap<>(Placement.class);

@@ -183,11 +183,22 @@ class HostileCorporaTest {
             3, "fp", "calibration"));
     spark.createDataFrame(bad, schema).coalesce(1).write().mode("append").parquet(ds.toString());
 
-    CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(c).outputRoot(out.toString()).version("v1")
+    CalibrateException limit = assertThrows(CalibrateException.class, () -> ThetacalJobs.get(spark).calibrate()
+        .config(c).outputRoot(out.toString()).version("v0").execute());
+    assertTrue(limit.getMessage().contains("'calibration.max_rejected_fraction' = 0.05")
+        && limit.getMessage().contains("3 of "), limit.getMessage());
+    assertEquals(Map.of("null_input_ids", 1L, "token_out_of_vocabulary", 2L),
+        reasons(spark, out.resolve("rejected/calibrate/run=v0")), "rows are quarantined before the job stops");
+
+    ThetacalConfig lenient = config("  - {name: h, source: {type: text, path: '" + text + "'}}\n", "h",
+        "ingest.holdout_fraction=0.0", "calibration.max_rejected_fraction=1.0");
+    CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(lenient).outputRoot(out.toString()).version("v1")
         .execute();
     assertEquals(3, r.rejected());
     assertEquals(Map.of("null_input_ids", 1L, "token_out_of_vocabulary", 2L),
-        reasons(spark, out.resolve("rejected/calibrate")));
+        reasons(spark, out.resolve("rejected/calibrate/run=v1")));
+    assertEquals(3, reasons(spark, out.resolve("rejected/calibrate/run=v0")).values().stream()
+        .mapToLong(Long::longValue).sum(), "a later run keeps what an earlier one quarantined");
     assertTrue(Files.readString(Path.of(r.directories().values().iterator().next()).resolve("thresholds.json"))
         .contains("\"rejected_sequences\""));
   }
