@@ -14,7 +14,7 @@ import java.util.Map;
  * @param modelContentHash SHA-256 of the model's weights
  * @param sequences calibration sequences run through the model
  * @param tokens tokens in those sequences
- * @param rejected sequences set aside (written to {@code <out>/rejected/calibrate})
+ * @param rejected sequences set aside (written to {@code <out>/rejected/calibrate/run=<version>/})
  * @param rowsObserved attention rows captured (all layers and heads)
  * @param stateBytes size of the merged calibration state
  * @param calibratedCells (layer, head, bucket, k) cells with at least one row, per placement

@@ -136,8 +136,8 @@ public final class RejectedSequences {
     }
     Tally tally = new Tally(total, byReason, dir);
     if (tally.fraction() > maxFraction) {
-      throw new CalibrateException(String.format(Locale.ROOT, "%s: %d of %d sequences of %s (%.1f %%) cannot be"
-          + " taken by the model, more than '%s' = %s; reasons: %s; the rejected rows are in %s", job,
+      throw new CalibrateException(String.format(Locale.ROOT, "%d of %d sequences of %s (%.1f %%) cannot be"
+          + " taken by the model, more than '%s' = %s; reasons: %s; the rejected rows are in %s",
           tally.rejected(), total, what, 100 * tally.fraction(), LIMIT_KEY, maxFraction, byReason, dir));
     }
     return tally;
