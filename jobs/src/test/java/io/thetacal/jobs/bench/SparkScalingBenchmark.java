@@ -340,8 +340,9 @@ public final class SparkScalingBenchmark {
       if (masters[m].equals(CLUSTER)) {
         count = rs.stream().map(r -> r.modelLoads().stream().map(l -> String.valueOf(l.size()))
             .collect(Collectors.joining(", "))).collect(Collectors.joining("; "));
-        perJvm = stat(rs.stream().flatMap(r -> r.modelLoads().stream()).flatMap(List::stream)
-            .mapToDouble(l -> l.loadSeconds() + l.warmUpSeconds()).toArray(), "%.1f");
+        double[] total = rs.stream().flatMap(r -> r.modelLoads().stream()).flatMap(List::stream)
+            .mapToDouble(l -> l.loadSeconds() + l.warmUpSeconds()).toArray();
+        perJvm = total.length == 0 ? "no `loaded model` line in the executors' logs" : stat(total, "%.1f");
         double[] split = rs.stream().flatMap(r -> r.modelLoads().stream()).flatMap(List::stream)
             .flatMapToDouble(l -> java.util.stream.DoubleStream.of(l.loadSeconds())).toArray();
         double[] passes = rs.stream().flatMap(r -> r.modelLoads().stream()).flatMap(List::stream)
