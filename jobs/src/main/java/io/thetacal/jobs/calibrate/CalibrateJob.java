@@ -280,6 +280,8 @@ public final class CalibrateJob {
           .map(p -> Map.entry(p, ThresholdTable.from(state, p, cc.estimatorInstance())))
           .toList().forEach(e -> tables.put(e.getKey(), e.getValue()));
       long thresholdNanos = System.nanoTime() - tt;
+      // the histograms are the state's, the same for every placement: written by one Spark job, then copied
+      Path[] histograms = {null};
       for (Placement placement : cc.placements()) {
         ThresholdTable table = tables.get(placement);
         HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
@@ -302,9 +304,14 @@ public final class CalibrateJob {
                   ThresholdArtifacts.write(staging, table, state, manifest);
                   JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
                       staging.resolve("thresholds.parquet"));
-                  JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
-                      staging.resolve("histograms.parquet"));
+                  if (histograms[0] != null) {
+                    Files.copy(histograms[0], staging.resolve("histograms.parquet"));
+                  } else {
+                    JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
+                        staging.resolve("histograms.parquet"));
+                  }
                 });
+                histograms[0] = d.resolve("histograms.parquet");
                 store.promote(lock, publishVersion);
                 return d;
               } catch (IOException e) {

@@ -36,10 +36,14 @@ public final class ExecutorModels {
   public static TransformerModel model(String id) {
     return MODELS.computeIfAbsent(id, k -> {
       MODEL_LOADS.incrementAndGet();
+      long t0 = System.nanoTime();
       TransformerModel m = Models.load(k);
+      long t1 = System.nanoTime();
       int passes = warmUp(m);
-      LOG.info("loaded model {} ({} layers x {} heads); stable after {} warm-up passes", k,
-          m.info().numLayers(), m.info().numHeads(), passes);
+      long t2 = System.nanoTime();
+      LOG.info(String.format(java.util.Locale.ROOT, "loaded model %s (%d layers x %d heads) in %.2f s; stable after"
+          + " %d warm-up passes in %.2f s", k, m.info().numLayers(), m.info().numHeads(), (t1 - t0) / 1e9, passes,
+          (t2 - t1) / 1e9));
       return m;
     });
   }

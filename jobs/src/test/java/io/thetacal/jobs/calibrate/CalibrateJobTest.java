@@ -103,6 +103,24 @@ class CalibrateJobTest {
     for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
       assertEquals(reference.toTable(p), ThresholdTable.from(state, p, cc.estimatorInstance()), p.toString());
     }
+
+    // histograms.parquet: one row per non-empty (layer, head, bucket) of the state, the same in every version
+    long cells = 0;
+    for (int l = 0; l < geometry.numLayers(); l++) {
+      for (int h = 0; h < geometry.numHeads(); h++) {
+        for (int b = 0; b < state.rowLengthIndex().numBuckets(); b++) {
+          cells += state.histogramRows(l, h, b) > 0 ? 1 : 0;
+        }
+      }
+    }
+    List<String> histograms = rows(Path.of(one.directories().get(Placement.PRE_SOFTMAX)).resolve("histograms.parquet"));
+    assertEquals(cells, histograms.size());
+    assertTrue(cells > 0);
+    for (CalibrateResult r : List.of(one, five)) {
+      for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
+        assertEquals(histograms, rows(Path.of(r.directories().get(p)).resolve("histograms.parquet")), p.toString());
+      }
+    }
   }
 
   @Test
