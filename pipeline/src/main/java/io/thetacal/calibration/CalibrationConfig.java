@@ -40,7 +40,7 @@ public record CalibrationConfig(
   public static final double SIGMA_ADD_DEFAULT = 0.1;
   public static final double HISTOGRAM_MIN_DEFAULT = -16;
   public static final double HISTOGRAM_MAX_DEFAULT = 48;
-  public static final int HISTOGRAM_BINS_DEFAULT = 128;
+  public static final int HISTOGRAM_BINS_DEFAULT = 256;
   /** Keeps a state's serialized form within one Java byte array. */
   public static final int HISTOGRAM_BINS_LIMIT = 65_536;
 

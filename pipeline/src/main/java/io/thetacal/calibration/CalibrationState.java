@@ -19,7 +19,9 @@ import java.util.zip.CRC32;
  * probability units), and, for pre-softmax, Σ of the pruned mass D − Σ_{j∈S} e^{a_j − m} where S is the
  * row's top-k set at calibration (the k largest scores; which of tied scores is in S does not change the
  * mass) and D the row's dense softmax denominator. Per (layer, head, n-bucket) it keeps a score
- * histogram with fixed edges.
+ * histogram with fixed edges and, when post-softmax is measured, a histogram of the log-probabilities
+ * ln p_j = a_j − m − ln D with fixed edges [{@value #LOG_PROBABILITY_MIN}, 0): the pooled counts from
+ * which the kept-count-matching estimator ({@link Estimators#histogramQuantile()}) reads θ.
  *
  * <p>All sums are exact integers of fixed-point values ({@link Quantization}) in 128 bits, so merged
  * states are bitwise identical whatever the partitioning and merge order; overflow raises an error
@@ -30,7 +32,10 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private static final long serialVersionUID = 1L;
   /** "TCST". */
   public static final int MAGIC = 0x54435354;
-  public static final int FORMAT_VERSION = 1;
+  /** 2: log-probability histograms for post-softmax (version 1 states are refused). */
+  public static final int FORMAT_VERSION = 2;
+  /** Lower edge of the log-probability histograms (upper edge 0: ln p <= 0). */
+  public static final double LOG_PROBABILITY_MIN = -32;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
   /** Scores sampled from a long row to choose its pre-filter cut. */
@@ -50,6 +55,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final long[] cells;
   private final long[] histRows;
   private final long[] hist;
+  private final long[] logHist;
+  private final double logBinsPerUnit;
   private long rowsObserved;
   private long elementsObserved;
   private transient float[] scratch = new float[0];
@@ -79,6 +86,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
     this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets)];
     this.hist = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * (bins + 2))];
+    this.logHist = new long[bins == 0 || !post ? 0 : Math.toIntExact(headBuckets * (bins + 2))];
+    this.logBinsPerUnit = bins / -LOG_PROBABILITY_MIN;
   }
 
   private static int strideFor(CalibrationConfig config) {
@@ -93,20 +102,23 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /**
    * The exact serialized size, in bytes, of a state for this geometry and config (the heap footprint is
    * the same plus a small constant): 8 bytes per long of (layers · heads · buckets) ·
-   * (|k grid| · (1 + 6 per pre-softmax + 4 per post-softmax) + 1 + histogram bins + 2), plus a header.
+   * (|k grid| · (1 + 6 per pre-softmax + 4 per post-softmax) + 1 + histogram bins + 2, plus another
+   * histogram bins + 2 with post-softmax), plus a header.
    * Computed without allocating the state.
    */
   public static long sizeBytesFor(CalibrationGeometry geometry, CalibrationConfig config) {
     long buckets = config.rowLengthIndex(geometry.maxPositions()).numBuckets();
     long headBuckets = Math.multiplyExact((long) geometry.numLayers() * geometry.numHeads(), buckets);
     long perHeadBucket = (long) config.kGrid().size() * strideFor(config)
-        + (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L);
+        + (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L)
+        + (config.histogramBins() == 0 || !config.hasPlacement(Placement.POST_SOFTMAX) ? 0
+            : config.histogramBins() + 2L);
     return headerBytes(config) + 8 * Math.multiplyExact(headBuckets, perHeadBucket) + 8;
   }
 
   /** The serialized size of this state in bytes; equal to {@link #sizeBytesFor} of its settings. */
   public long sizeBytes() {
-    return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length) + 8;
+    return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length + logHist.length) + 8;
   }
 
   /** The largest per-row scratch buffer an update allocates, in bytes: one float per visible key. */
@@ -185,6 +197,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       int base = lhb * (bins + 2);
       for (int j = 0; j < n; j++) {
         hist[base + binOf(a[off + j])]++;
+      }
+      if (logHist.length > 0) {
+        double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
+        for (int j = 0; j < n; j++) {
+          logHist[base + logBinOf((a[off + j] - shift) * logBinsPerUnit)]++;
+        }
       }
     }
     int kc = 0;
@@ -347,6 +365,14 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return i >= bins ? bins + 1 : i + 1;
   }
 
+  /** The slot of a log-probability already shifted by the lower edge and scaled to bins. */
+  private int logBinOf(double scaled) {
+    if (scaled < 0) {
+      return 0;
+    }
+    return scaled >= bins ? bins + 1 : (int) scaled + 1;
+  }
+
   /** Adds another state of the same geometry and config into this one. */
   public CalibrationState merge(CalibrationState other) {
     if (!geometry.equals(other.geometry) || !config.equals(other.config)) {
@@ -364,6 +390,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     }
     for (int i = 0; i < hist.length; i++) {
       hist[i] = Math.addExact(hist[i], other.hist[i]);
+    }
+    for (int i = 0; i < logHist.length; i++) {
+      logHist[i] = Math.addExact(logHist[i], other.logHist[i]);
     }
     rowsObserved = Math.addExact(rowsObserved, other.rowsObserved);
     elementsObserved = Math.addExact(elementsObserved, other.elementsObserved);
@@ -421,6 +450,20 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         Arrays.copyOfRange(hist, base, base + bins + 2));
   }
 
+  /**
+   * A copy of the log-probability histogram of (layer, head, bucket): ln p_j of every score, edges
+   * [{@value #LOG_PROBABILITY_MIN}, 0) with {@code histogramBins} bins. Only with post-softmax.
+   */
+  public ScoreHistogram logProbabilityHistogram(int layer, int head, int bucket) {
+    requireHistograms();
+    if (logHist.length == 0) {
+      throw new IllegalStateException("'placements' is set to " + config.placements()
+          + " so this state keeps no log-probability histograms (post-softmax only)");
+    }
+    int base = ((layer * geometry.numHeads() + head) * numBuckets + bucket) * (bins + 2);
+    return new ScoreHistogram(LOG_PROBABILITY_MIN, 0, Arrays.copyOfRange(logHist, base, base + bins + 2));
+  }
+
   /** Every non-empty histogram, in (layer, head, bucket) order; empty when histograms are off. */
   public List<HistogramCell> histograms() {
     List<HistogramCell> out = new ArrayList<>();
@@ -471,6 +514,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     buf.position(buf.position() + 8 * histRows.length);
     buf.asLongBuffer().put(hist);
     buf.position(buf.position() + 8 * hist.length);
+    buf.asLongBuffer().put(logHist);
+    buf.position(buf.position() + 8 * logHist.length);
     CRC32 crc = new CRC32();
     crc.update(buf.array(), 0, buf.position());
     buf.putLong(crc.getValue());
@@ -496,6 +541,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     data.get(state.cells);
     data.get(state.histRows);
     data.get(state.hist);
+    data.get(state.logHist);
     return state;
   }
 
@@ -526,6 +572,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     }
     for (int i = 0; i < hist.length; i++) {
       hist[i] = Math.addExact(hist[i], data.get());
+    }
+    for (int i = 0; i < logHist.length; i++) {
+      logHist[i] = Math.addExact(logHist[i], data.get());
     }
     rowsObserved = Math.addExact(rowsObserved, h.rowsObserved());
     elementsObserved = Math.addExact(elementsObserved, h.elementsObserved());
@@ -626,7 +675,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return o instanceof CalibrationState s && geometry.equals(s.geometry) && config.equals(s.config)
         && rowsObserved == s.rowsObserved && elementsObserved == s.elementsObserved
         && Arrays.equals(cells, s.cells) && Arrays.equals(histRows, s.histRows)
-        && Arrays.equals(hist, s.hist);
+        && Arrays.equals(hist, s.hist) && Arrays.equals(logHist, s.logHist);
   }
 
   @Override

@@ -150,16 +150,17 @@ class MergeAlgebraTest {
     assertTrue(e.getMessage().contains("cannot merge"), e.getMessage());
   }
 
-  static final String GOLDEN = "calibration/state-v1-seed42.bin";
+  static final String GOLDEN = "calibration/state-v2-seed42.bin";
+  static final String GOLDEN_V1 = "calibration/state-v1-seed42.bin";
 
   /**
-   * The state bytes checked in under test resources (format version 1, seed 42) still load and equal a
+   * The state bytes checked in under test resources (format version 2, seed 42) still load and equal a
    * freshly computed state. The post-softmax and SDC sums depend on the kernel's exp, so a deliberate
    * change of the format or of that exp needs a regeneration:
    * -Dthetacal.writeGolden=src/test/resources.
    */
   @Test
-  void checkedInVersionOneStateStillLoads() throws IOException {
+  void checkedInVersionTwoStateStillLoads() throws IOException {
     CalibrationState fresh = of(ROWS);
     String out = System.getProperty("thetacal.writeGolden");
     if (out != null) {
@@ -175,5 +176,19 @@ class MergeAlgebraTest {
     CalibrationState loaded = CalibrationState.deserialize(golden);
     assertEquals(fresh, loaded);
     assertEquals(ROWS.size(), loaded.rowsObserved());
+  }
+
+  /** Version 1 states (no log-probability histograms) are refused, naming both versions. */
+  @Test
+  void versionOneStateIsRefusedNamingTheVersions() throws IOException {
+    byte[] v1;
+    try (InputStream in = getClass().getClassLoader().getResourceAsStream(GOLDEN_V1)) {
+      assertTrue(in != null, GOLDEN_V1 + " is missing from test resources");
+      v1 = in.readAllBytes();
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> CalibrationState.deserialize(v1));
+    assertTrue(e.getMessage().contains("format version 1 is not supported")
+        && e.getMessage().contains("reads version 2"), e.getMessage());
   }
 }
