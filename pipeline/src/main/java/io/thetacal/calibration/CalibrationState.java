@@ -36,6 +36,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   public static final int FORMAT_VERSION = 2;
   /** Lower edge of the log-probability histograms (upper edge 0: ln p <= 0). */
   public static final double LOG_PROBABILITY_MIN = -32;
+  /** Bit of the serialized placement mask that marks per-k histograms. */
+  private static final int PER_K_FLAG = 1 << 16;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
   /** Scores sampled from a long row to choose its pre-filter cut. */
@@ -57,6 +59,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final long[] hist;
   private final long[] logHist;
   private final double logBinsPerUnit;
+  /** Histogram slots per (layer, head, bucket): |k grid| with histogramsPerK, else 1. */
+  private final int histK;
   private long rowsObserved;
   private long elementsObserved;
   private transient float[] scratch = new float[0];
@@ -83,10 +87,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.histMin = config.histogramMin();
     this.binsPerUnit = bins / (config.histogramMax() - config.histogramMin());
     long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
+    this.histK = config.histogramsPerK() ? ks.length : 1;
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
-    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets)];
-    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * (bins + 2))];
-    this.logHist = new long[bins == 0 || !post ? 0 : Math.toIntExact(headBuckets * (bins + 2))];
+    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * histK)];
+    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * histK * (bins + 2))];
+    this.logHist = new long[bins == 0 || !post ? 0
+        : Math.toIntExact(headBuckets * histK * (bins + 2))];
     this.logBinsPerUnit = bins / -LOG_PROBABILITY_MIN;
   }
 
@@ -103,16 +109,18 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * The exact serialized size, in bytes, of a state for this geometry and config (the heap footprint is
    * the same plus a small constant): 8 bytes per long of (layers · heads · buckets) ·
    * (|k grid| · (1 + 6 per pre-softmax + 4 per post-softmax) + 1 + histogram bins + 2, plus another
-   * histogram bins + 2 with post-softmax), plus a header.
+   * histogram bins + 2 with post-softmax; the histogram part once per k with histogramsPerK), plus a
+   * header.
    * Computed without allocating the state.
    */
   public static long sizeBytesFor(CalibrationGeometry geometry, CalibrationConfig config) {
     long buckets = config.rowLengthIndex(geometry.maxPositions()).numBuckets();
     long headBuckets = Math.multiplyExact((long) geometry.numLayers() * geometry.numHeads(), buckets);
+    long histK = config.histogramsPerK() ? config.kGrid().size() : 1;
     long perHeadBucket = (long) config.kGrid().size() * strideFor(config)
-        + (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L)
+        + histK * ((config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L)
         + (config.histogramBins() == 0 || !config.hasPlacement(Placement.POST_SOFTMAX) ? 0
-            : config.histogramBins() + 2L);
+            : config.histogramBins() + 2L));
     return headerBytes(config) + 8 * Math.multiplyExact(headBuckets, perHeadBucket) + 8;
   }
 
@@ -192,18 +200,13 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       rowsObserved++;
       elementsObserved += n;
     }
-    if (bins > 0 && shared) {
-      histRows[lhb]++;
-      int base = lhb * (bins + 2);
-      for (int j = 0; j < n; j++) {
-        hist[base + binOf(a[off + j])]++;
+    if (bins > 0 && histK > 1) {
+      // one histogram per k: a pass for one k fills its own, a dense pass fills every k's
+      for (int hk = onlyK < 0 ? 0 : onlyK; hk < (onlyK < 0 ? histK : onlyK + 1); hk++) {
+        addToHistograms(row, lhb * histK + hk);
       }
-      if (logHist.length > 0) {
-        double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
-        for (int j = 0; j < n; j++) {
-          logHist[base + logBinOf((a[off + j] - shift) * logBinsPerUnit)]++;
-        }
-      }
+    } else if (bins > 0 && shared) {
+      addToHistograms(row, lhb);
     }
     int kc = 0;
     while (kc < ks.length && ks[kc] < n) {
@@ -365,6 +368,23 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return i >= bins ? bins + 1 : i + 1;
   }
 
+  private void addToHistograms(AttentionRow row, int slot) {
+    float[] a = row.scores();
+    int off = row.offset();
+    int n = row.n();
+    histRows[slot]++;
+    int base = slot * (bins + 2);
+    for (int j = 0; j < n; j++) {
+      hist[base + binOf(a[off + j])]++;
+    }
+    if (logHist.length > 0) {
+      double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
+      for (int j = 0; j < n; j++) {
+        logHist[base + logBinOf((a[off + j] - shift) * logBinsPerUnit)]++;
+      }
+    }
+  }
+
   /** The slot of a log-probability already shifted by the lower edge and scaled to bins. */
   private int logBinOf(double scaled) {
     if (scaled < 0) {
@@ -436,31 +456,51 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         BigInteger.valueOf(cells[c]).shiftLeft(Quantization.MASS_BITS)), Moments.MC).doubleValue();
   }
 
-  /** Rows that went into the score histogram of (layer, head, bucket). */
+  /** Rows that went into the score histogram of (layer, head, bucket) (with histogramsPerK: the first k's). */
   public long histogramRows(int layer, int head, int bucket) {
-    requireHistograms();
-    return histRows[(layer * geometry.numHeads() + head) * numBuckets + bucket];
+    return histogramRows(layer, head, bucket, 0);
   }
 
-  /** A copy of the score histogram of (layer, head, bucket). */
-  public ScoreHistogram histogram(int layer, int head, int bucket) {
+  /** Rows that went into the histogram a k reads: its own with histogramsPerK, else the shared one. */
+  public long histogramRows(int layer, int head, int bucket, int kIndex) {
     requireHistograms();
-    int base = ((layer * geometry.numHeads() + head) * numBuckets + bucket) * (bins + 2);
+    return histRows[histSlot(layer, head, bucket, kIndex)];
+  }
+
+  private int histSlot(int layer, int head, int bucket, int kIndex) {
+    if (kIndex < 0 || kIndex >= ks.length) {
+      throw new IllegalArgumentException("k index " + kIndex + " is outside the k grid "
+          + Arrays.toString(ks));
+    }
+    return ((layer * geometry.numHeads() + head) * numBuckets + bucket) * histK
+        + (histK > 1 ? kIndex : 0);
+  }
+
+  /** A copy of the score histogram of (layer, head, bucket) (with histogramsPerK: the first k's). */
+  public ScoreHistogram histogram(int layer, int head, int bucket) {
+    return histogram(layer, head, bucket, 0);
+  }
+
+  /** A copy of the score histogram a k reads: its own with histogramsPerK, else the shared one. */
+  public ScoreHistogram histogram(int layer, int head, int bucket, int kIndex) {
+    requireHistograms();
+    int base = histSlot(layer, head, bucket, kIndex) * (bins + 2);
     return new ScoreHistogram(config.histogramMin(), config.histogramMax(),
         Arrays.copyOfRange(hist, base, base + bins + 2));
   }
 
   /**
    * A copy of the log-probability histogram of (layer, head, bucket): ln p_j of every score, edges
-   * [{@value #LOG_PROBABILITY_MIN}, 0) with {@code histogramBins} bins. Only with post-softmax.
+   * [{@value #LOG_PROBABILITY_MIN}, 0) with {@code histogramBins} bins, the one a k reads (its own with
+   * histogramsPerK, else the shared one). Only with post-softmax.
    */
-  public ScoreHistogram logProbabilityHistogram(int layer, int head, int bucket) {
+  public ScoreHistogram logProbabilityHistogram(int layer, int head, int bucket, int kIndex) {
     requireHistograms();
     if (logHist.length == 0) {
       throw new IllegalStateException("'placements' is set to " + config.placements()
           + " so this state keeps no log-probability histograms (post-softmax only)");
     }
-    int base = ((layer * geometry.numHeads() + head) * numBuckets + bucket) * (bins + 2);
+    int base = histSlot(layer, head, bucket, kIndex) * (bins + 2);
     return new ScoreHistogram(LOG_PROBABILITY_MIN, 0, Arrays.copyOfRange(logHist, base, base + bins + 2));
   }
 
@@ -473,7 +513,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (int l = 0; l < geometry.numLayers(); l++) {
       for (int h = 0; h < geometry.numHeads(); h++) {
         for (int b = 0; b < numBuckets; b++) {
-          long rows = histRows[(l * geometry.numHeads() + h) * numBuckets + b];
+          long rows = histRows[histSlot(l, h, b, 0)];
           if (rows > 0) {
             out.add(new HistogramCell(l, h, b, index.lowerBound(b), index.upperBound(b), rows,
                 histogram(l, h, b)));
@@ -503,6 +543,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (Placement p : config.placements()) {
       mask |= 1 << p.ordinal();
     }
+    mask |= config.histogramsPerK() ? PER_K_FLAG : 0;
     buf.putInt(mask).putInt(config.exactLengthLimit()).putInt(config.bucketsPerOctave());
     buf.putInt(config.histogramBins()).putInt(config.estimator().ordinal());
     buf.putDouble(config.histogramMin()).putDouble(config.histogramMax()).putDouble(config.sigmaAdd());
@@ -631,7 +672,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       double max = buf.getDouble();
       double sigma = buf.getDouble();
       CalibrationConfig config = new CalibrationConfig(grid, sigma, placements, exact, perOctave, min,
-          max, bins, EstimatorKind.values()[est]);
+          max, bins, EstimatorKind.values()[est], (mask & PER_K_FLAG) != 0);
       long expected = sizeBytesFor(geometry, config);
       if (expected != bytes.length) {
         throw new IllegalArgumentException("length is " + bytes.length + " bytes but its header ("

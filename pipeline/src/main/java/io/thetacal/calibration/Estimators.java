@@ -67,12 +67,13 @@ public final class Estimators {
       if (state.rows(layer, head, bucket, kIndex) == 0) {
         return Float.NaN;
       }
-      double above = (double) state.config().kGrid().get(kIndex) * state.histogramRows(layer, head, bucket);
+      double above = (double) state.config().kGrid().get(kIndex)
+          * state.histogramRows(layer, head, bucket, kIndex);
       if (placement == Placement.PRE_SOFTMAX) {
-        return (float) state.histogram(layer, head, bucket).scoreWithCountAbove(above);
+        return (float) state.histogram(layer, head, bucket, kIndex).scoreWithCountAbove(above);
       }
       return (float) StrictMath.exp(
-          state.logProbabilityHistogram(layer, head, bucket).scoreWithCountAbove(above));
+          state.logProbabilityHistogram(layer, head, bucket, kIndex).scoreWithCountAbove(above));
     }
   }
 }

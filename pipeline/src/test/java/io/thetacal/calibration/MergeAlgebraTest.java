@@ -191,4 +191,47 @@ class MergeAlgebraTest {
     assertTrue(e.getMessage().contains("format version 1 is not supported")
         && e.getMessage().contains("reads version 2"), e.getMessage());
   }
+
+  /**
+   * Per-k histograms (top-k at calibration): a pass for one k fills only that k's histograms, passes in
+   * any split merge to the same bytes, the flag survives serialization, and a state whose every k saw
+   * the same rows has per-k histograms equal to the shared ones of a dense state.
+   */
+  @Test
+  void perKHistogramsFillOnlyTheirKAndMergeExactly() {
+    CalibrationConfig perK = C.withHistogramsPerK(true);
+    int[] ks = perK.kGrid().stream().mapToInt(Integer::intValue).toArray();
+    java.util.function.Function<List<SyntheticRows.Row>, CalibrationState> tac = rows -> {
+      CalibrationState s = new CalibrationState(G, perK);
+      for (int k : ks) {
+        SyntheticRows.feed(rows, s.observerForK(k));
+      }
+      return s;
+    };
+    CalibrationState whole = tac.apply(ROWS);
+    CalibrationState dense = of(ROWS);
+    int half = ROWS.size() / 2;
+    CalibrationState merged = tac.apply(ROWS.subList(0, half)).merge(tac.apply(ROWS.subList(half, ROWS.size())));
+    assertArrayEquals(whole.serialize(), merged.serialize());
+    CalibrationState back = CalibrationState.deserialize(whole.serialize());
+    assertEquals(whole, back);
+    assertTrue(back.config().histogramsPerK());
+    assertEquals(CalibrationState.sizeBytesFor(G, perK), whole.sizeBytes());
+    for (int l = 0; l < G.numLayers(); l++) {
+      for (int h = 0; h < G.numHeads(); h++) {
+        for (int b = 0; b < whole.rowLengthIndex().numBuckets(); b++) {
+          for (int ki = 0; ki < ks.length; ki++) {
+            assertEquals(dense.histogram(l, h, b), whole.histogram(l, h, b, ki));
+            assertEquals(dense.logProbabilityHistogram(l, h, b, 0), whole.logProbabilityHistogram(l, h, b, ki));
+            assertEquals(dense.histogramRows(l, h, b), whole.histogramRows(l, h, b, ki));
+          }
+        }
+      }
+    }
+    CalibrationState onlyLast = new CalibrationState(G, perK);
+    SyntheticRows.feed(ROWS, onlyLast.observerForK(ks[ks.length - 1]));
+    int b = onlyLast.rowLengthIndex().bucketOf(600);
+    assertEquals(0, onlyLast.histogram(0, 0, b, 0).total());
+    assertTrue(onlyLast.histogram(0, 0, b, ks.length - 1).total() > 0);
+  }
 }
