@@ -1,0 +1,75 @@
+package io.thetacal.jobs.calibrate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.thetacal.attention.Placement;
+import io.thetacal.calibration.HoldoutCheck;
+import io.thetacal.jobs.SharedSpark;
+import io.thetacal.jobs.ThetacalJobs;
+import io.thetacal.jobs.config.ConfigLoader;
+import io.thetacal.jobs.config.ThetacalConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The calibration goal on a real corpus: with the default calibration settings (kept-count matching,
+ * top-k at calibration, the default k grid), thresholds calibrated on Europarl English keep on average
+ * k elements per thresholded row of its holdout split, within 1 ± 0.10 for every layer and every
+ * measurable k pre-softmax, and post-softmax for k >= 32 (k = 16 post-softmax: the known gap, bounded). One 128-token sequence per document (as many documents as possible for the
+ * tokens: rows of one document are alike, so the documents are what the check averages over), so
+ * k = 16, 32 and 64 are measurable and k = 128 and 256 must be reported as not measurable.
+ */
+class HoldoutGoalTest {
+  @TempDir
+  static Path tmp;
+
+  private static final String CONF = """
+      model: {max_sequence_length: 128, batch_size: 16}
+      corpora:
+        - {name: ep-en, source: {type: europarl, language: en, max_docs: 160}}
+      ingest: {holdout_fraction: 0.3, chunking: {mode: truncate}}
+      calibration: {datasets: [ep-en], holdout_sequences: 48, max_sequences: 0}
+      """;
+
+  @Test
+  void defaultCalibrationKeepsKWithinTenPercentOnTheHoldoutForEveryLayerAndK() {
+    SparkSession spark = SharedSpark.get();
+    ThetacalConfig config = ConfigLoader.fromYaml(CONF, "test", List.of());
+    String root = tmp.resolve("out").toString();
+    ThetacalJobs.get(spark).ingest().config(config).outputRoot(root).execute();
+    CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config).outputRoot(root).version("goal")
+        .execute();
+    assertEquals(List.of(16, 32, 64, 128, 256), config.calibration().kGrid());
+    for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
+      HoldoutCheck.Result check = r.holdout().get(p);
+      String table = check.entries().stream()
+          .map(e -> String.format("L%d k=%d %.3f (%d rows)", e.layer(), e.k(), e.ratio(), e.thresholdedRows()))
+          .collect(Collectors.joining(", "));
+      System.out.println(p + ": " + table);
+      for (HoldoutCheck.KVerdict v : check.ks()) {
+        if (v.k() >= 128) {
+          assertTrue(!v.measured() && v.status().startsWith("not measurable"), v.toString());
+        } else if (p == Placement.PRE_SOFTMAX || v.k() > 16) {
+          assertEquals("within", v.status(), p + " k=" + v.k() + ": " + table);
+        }
+      }
+      if (p == Placement.PRE_SOFTMAX) {
+        assertTrue(check.allWithin(), p + ": " + table);
+      } else {
+        // Known gap (docs/calibration.md): post-softmax at k = 16 keeps up to 1.12 k in layers 1-4,
+        // because top-k at calibration renormalises the kept probabilities and post-softmax Top-θ does
+        // not. Pinned at its measured size so that it cannot silently grow.
+        for (HoldoutCheck.Entry e : check.entries()) {
+          if (e.k() == 16) {
+            assertTrue(Math.abs(e.ratio() - 1) <= 0.15, p + ": " + table);
+          }
+        }
+      }
+    }
+  }
+}
