@@ -7,6 +7,8 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 THETACAL_HOME = "/opt/thetacal"
 JOBS_JAR = f"{THETACAL_HOME}/lib/thetacal-jobs-0.1.0-SNAPSHOT.jar"
 CONF = f"{THETACAL_HOME}/conf/refresh.yaml"
+# The output root the first version was calibrated into (`thetacal run`/`calibrate --out`).
+OUT = "/data/thetacal/out"
 
 # Spark's module flags for Java 17 (see docs/STACK): the driver needs them as well as the executors.
 JAVA_FLAGS = " ".join([
@@ -32,7 +34,7 @@ with DAG(
         conn_id="spark_default",
         application=JOBS_JAR,
         java_class="io.thetacal.jobs.cli.Thetacal",
-        application_args=["refresh", "--conf", CONF],
+        application_args=["refresh", "--conf", CONF, "--out", OUT],
         conf={
             "spark.driver.extraJavaOptions": JAVA_FLAGS,
             "spark.executor.extraJavaOptions": JAVA_FLAGS,

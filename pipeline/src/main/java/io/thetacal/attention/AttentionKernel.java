@@ -40,6 +40,18 @@ public final class AttentionKernel {
    */
   public double apply(int layer, int head, int sequence, int row, float[] a, int off, int n,
       long[] keptMask, int maskBit) {
+    return apply(layer, head, sequence, row, a, off, n, keptMask, maskBit, null, 0);
+  }
+
+  /**
+   * Like {@link #apply(int, int, int, int, float[], int, int, long[], int)}, and in addition, when
+   * {@code dense} is not null, writes the dense softmax weights of the same row to
+   * {@code dense[denseOff .. denseOff + n)}: the hook with which an engine computes the dense attention
+   * output from the same layer input as the sparse one (see {@link AttentionOutputError}). The dense
+   * weights are those a dense kernel would produce, bit for bit.
+   */
+  public double apply(int layer, int head, int sequence, int row, float[] a, int off, int n,
+      long[] keptMask, int maskBit, float[] dense, int denseOff) {
     if (n <= 0) {
       throw new IllegalArgumentException("row " + row + " of layer " + layer + ", head " + head
           + " has " + n + " visible keys; it must have at least one");
@@ -58,6 +70,9 @@ public final class AttentionKernel {
     }
     double denom = RowMath.expShifted(a, off, n, m, exps);
     float inv = (float) (1.0 / denom);
+    if (dense != null) {
+      RowMath.scale(exps, inv, dense, denseOff, n);
+    }
     if (observer.enabled()) {
       view.layer = layer;
       view.head = head;

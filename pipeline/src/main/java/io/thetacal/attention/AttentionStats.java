@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * Counts of what a forward pass kept, per layer: thresholded rows (n > k), their kept elements and
  * visible elements, all rows' elements, and V rows needed per KV group (the union of kept keys over the
- * group's query heads). Mergeable across batches.
+ * group's query heads), and the exact distribution of kept elements over thresholded rows (row count per
+ * kept value). Mergeable across batches.
  */
 public final class AttentionStats {
   private final long[] rows;
@@ -16,6 +17,8 @@ public final class AttentionStats {
   private final long[] thresholdedKept;
   private final long[] vRowsNeeded;
   private final long[] vRowsVisible;
+  /** Per layer: thresholded rows by kept count, grown on demand. */
+  private final long[][] keptRows;
 
   public AttentionStats(int numLayers) {
     rows = new long[numLayers];
@@ -26,6 +29,7 @@ public final class AttentionStats {
     thresholdedKept = new long[numLayers];
     vRowsNeeded = new long[numLayers];
     vRowsVisible = new long[numLayers];
+    keptRows = new long[numLayers][0];
   }
 
   public int numLayers() {
@@ -41,6 +45,12 @@ public final class AttentionStats {
       thresholdedRows[layer]++;
       thresholdedElements[layer] += n;
       thresholdedKept[layer] += kept;
+      long[] c = keptRows[layer];
+      if (kept >= c.length) {
+        c = Arrays.copyOf(c, Math.max(kept + 1, 2 * c.length));
+        keptRows[layer] = c;
+      }
+      c[kept]++;
     }
   }
 
@@ -64,6 +74,13 @@ public final class AttentionStats {
       thresholdedKept[l] += other.thresholdedKept[l];
       vRowsNeeded[l] += other.vRowsNeeded[l];
       vRowsVisible[l] += other.vRowsVisible[l];
+      long[] o = other.keptRows[l];
+      if (o.length > keptRows[l].length) {
+        keptRows[l] = Arrays.copyOf(keptRows[l], o.length);
+      }
+      for (int v = 0; v < o.length; v++) {
+        keptRows[l][v] += o[v];
+      }
     }
   }
 
@@ -89,6 +106,14 @@ public final class AttentionStats {
 
   public long thresholdedKept(int layer) {
     return thresholdedKept[layer];
+  }
+
+  /**
+   * Thresholded rows of a layer by kept count: element v is the number of rows that kept v elements (the
+   * array ends at the largest count seen; a copy).
+   */
+  public long[] keptRowCounts(int layer) {
+    return keptRows[layer].clone();
   }
 
   public long vRowsNeeded(int layer) {

@@ -15,4 +15,28 @@ public interface ThresholdLookup {
 
   /** The placement the thresholds were calibrated for. */
   Placement placement();
+
+  /**
+   * One θ for every (layer, head, n, k) and no offline SDC mass: for probing a model by hand (θ = −∞
+   * keeps everything) and for tests.
+   */
+  static ThresholdLookup constant(float theta, Placement placement) {
+    java.util.Objects.requireNonNull(placement, "placement");
+    return new ThresholdLookup() {
+      @Override
+      public float threshold(int layer, int head, int n, int k) {
+        return theta;
+      }
+
+      @Override
+      public double sdcMass(int layer, int head, int n, int k) {
+        return 0;
+      }
+
+      @Override
+      public Placement placement() {
+        return placement;
+      }
+    };
+  }
 }

@@ -40,8 +40,19 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private static final int PER_K_FLAG = 1 << 16;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
-  /** Scores sampled from a long row to choose its pre-filter cut. */
-  private static final int SAMPLE = 256;
+  /**
+   * Whether the top-k masses are computed on the Vector API ({@link VectorMasses}; the same values);
+   * off without the incubator module or with {@code -Dthetacal.calibration.scalar=true}.
+   */
+  static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+      && !Boolean.getBoolean("thetacal.calibration.scalar");
+  /** Scratch bytes per visible key: float[2n], float[n], int[n], int[2n], long[n + 1], long[n], double[n]. */
+  public static final int SCRATCH_BYTES_PER_POSITION = 48;
+  /** Bins of the row-local selection when histograms are off. */
+  private static final int SELECTION_BINS = 64;
+  /** Sub-bins per bin, as a power of two, that split large bins during the selection. */
+  private static final int SUB_BITS = 4;
+  private static final int SUB_MASK = (1 << SUB_BITS) - 1;
 
   private final CalibrationGeometry geometry;
   private final CalibrationConfig config;
@@ -63,8 +74,22 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final int histK;
   private long rowsObserved;
   private long elementsObserved;
+  /** Bins of the row-local selection: the histogram's when it has any, else this many on its range. */
+  private final int selBins;
   private transient float[] scratch = new float[0];
-  private final transient float[] sample = new float[SAMPLE];
+  private transient float[] small = new float[0];
+  private transient int[] codeOfScore = new int[0];
+  private transient int[] codeAt = new int[0];
+  private transient long[] suffix = new long[1];
+  private transient long[] massAt = new long[0];
+  private transient double[] shifted = new double[0];
+  private final transient int[] subCount = new int[1 << SUB_BITS];
+  private final transient int[] kBinOf;
+  private final transient int[] binCount;
+  private final transient int[] binEnd;
+  private final transient int[] binCount4;
+  private final transient float[] kValue;
+  private final transient long[] kTop;
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
     this.geometry = java.util.Objects.requireNonNull(geometry, "geometry");
@@ -85,7 +110,14 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.stride = strideFor(config);
     this.bins = config.histogramBins();
     this.histMin = config.histogramMin();
-    this.binsPerUnit = bins / (config.histogramMax() - config.histogramMin());
+    this.selBins = bins > 0 ? bins : SELECTION_BINS;
+    this.binsPerUnit = selBins / (config.histogramMax() - config.histogramMin());
+    this.binCount = new int[selBins + 2];
+    this.binEnd = new int[selBins + 2];
+    this.binCount4 = new int[4 * (selBins + 2)];
+    this.kValue = new float[ks.length];
+    this.kTop = new long[ks.length];
+    this.kBinOf = new int[ks.length];
     long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
     this.histK = config.histogramsPerK() ? ks.length : 1;
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
@@ -129,9 +161,13 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length + logHist.length) + 8;
   }
 
-  /** The largest per-row scratch buffer an update allocates, in bytes: one float per visible key. */
+  /**
+   * The largest per-row scratch an update allocates, in bytes: {@value #SCRATCH_BYTES_PER_POSITION} per
+   * visible key (scores and their bin codes laid out by bin, with room for the bins below the lowest
+   * rank, a copy for the selection, and the quantized masses with their suffix sums), plus 8.
+   */
   public static long scratchBytesFor(CalibrationGeometry geometry) {
-    return 4L * geometry.maxPositions();
+    return SCRATCH_BYTES_PER_POSITION * geometry.maxPositions() + 8;
   }
 
   public CalibrationGeometry geometry() {
@@ -200,100 +236,256 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       rowsObserved++;
       elementsObserved += n;
     }
-    if (bins > 0 && histK > 1) {
-      // one histogram per k: a pass for one k fills its own, a dense pass fills every k's
-      for (int hk = onlyK < 0 ? 0 : onlyK; hk < (onlyK < 0 ? histK : onlyK + 1); hk++) {
-        addToHistograms(row, lhb * histK + hk);
-      }
-    } else if (bins > 0 && shared) {
-      addToHistograms(row, lhb);
-    }
     int kc = 0;
     while (kc < ks.length && ks[kc] < n) {
       kc++;
     }
-    if (kc == 0) {
+    // the k indices this call records: all of them, or only onlyK
+    int kFirst = onlyK < 0 ? 0 : onlyK;
+    int kLast = onlyK < 0 ? kc - 1 : onlyK;
+    boolean select = kFirst <= kLast && kLast < kc;
+    // histogram slots this call fills: with one histogram per k, a pass for one k fills its own and a
+    // dense pass every k's; with one per (layer, head, bucket), only the shared (first or dense) pass
+    int hFirst;
+    int hLast;
+    if (bins == 0 || (histK == 1 && !shared)) {
+      hFirst = 0;
+      hLast = -1;
+    } else if (histK == 1) {
+      hFirst = lhb;
+      hLast = lhb;
+    } else {
+      hFirst = lhb * histK + (onlyK < 0 ? 0 : onlyK);
+      hLast = lhb * histK + (onlyK < 0 ? histK - 1 : onlyK);
+    }
+    boolean histogram = hFirst <= hLast;
+    if (histogram && logHist.length > 0) {
+      // log-probabilities need the row's max and denominator: not served by the fused score bins
+      addToLogHistograms(row, hFirst, hLast);
+    }
+    if (!select) {
+      if (histogram) {
+        for (int h = hFirst; h <= hLast; h++) {
+          histRows[h]++;
+          int base = h * (bins + 2);
+          for (int j = 0; j < n; j++) {
+            hist[base + (codeOf(a[off + j]) >>> SUB_BITS)]++;
+          }
+        }
+      }
       return;
     }
-    if (scratch.length < n) {
-      scratch = new float[Math.max(n, Math.min(2 * scratch.length, geometry.maxPositions()))];
+    if (small.length < n) {
+      int size = Math.max(n, Math.min(2 * small.length, geometry.maxPositions()));
+      scratch = new float[2 * size];
+      small = new float[size];
+      codeOfScore = new int[size];
+      codeAt = new int[2 * size];
+      suffix = new long[size + 1];
+      massAt = new long[size];
+      shifted = new double[size];
     }
+    int[] code = codeOfScore;
+    int[] cnt = binCount;
+    int lowBin = selBins + 1;
+    int highBin = 0;
+    for (int j = 0; j < n; j++) {
+      int c = codeOf(a[off + j]);
+      code[j] = c;
+      lowBin = Math.min(lowBin, c >>> SUB_BITS);
+      highBin = Math.max(highBin, c >>> SUB_BITS);
+    }
+    // four interleaved counters, so that runs of one bin do not wait on each other's increments
+    int[] c4 = binCount4;
+    int w = selBins + 2;
+    int j = 0;
+    for (; j + 3 < n; j += 4) {
+      c4[code[j] >>> SUB_BITS]++;
+      c4[w + (code[j + 1] >>> SUB_BITS)]++;
+      c4[2 * w + (code[j + 2] >>> SUB_BITS)]++;
+      c4[3 * w + (code[j + 3] >>> SUB_BITS)]++;
+    }
+    for (; j < n; j++) {
+      c4[code[j] >>> SUB_BITS]++;
+    }
+    for (int i = lowBin; i <= highBin; i++) {
+      cnt[i] = c4[i] + c4[w + i] + c4[2 * w + i] + c4[3 * w + i];
+      c4[i] = 0;
+      c4[w + i] = 0;
+      c4[2 * w + i] = 0;
+      c4[3 * w + i] = 0;
+    }
+    for (int h = hFirst; h <= hLast; h++) {
+      histRows[h]++;
+      int base = h * (bins + 2);
+      for (int i = lowBin; i <= highBin; i++) {
+        hist[base + i] += cnt[i];
+      }
+    }
+    selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin);
+    Arrays.fill(cnt, lowBin, highBin + 1, 0);
+  }
+
+  /**
+   * The order statistics of one row for k indices kFirst .. kLast, and their cells' updates, from the
+   * bins counted by {@link #update}. The scores are laid out bin by bin in ascending bin order (bins are
+   * monotone in the score; bins below the one of the lowest rank needed are left out), so the (k+1)-th largest t lies in the bin whose range of positions holds
+   * n - 1 - k and is selected within that bin alone ({@link #selectInBin}). The top-k mass is then the
+   * mass of every bin above, plus the scores of t's bin above t, plus as many copies of t's mass as
+   * ties fill up to k: the same sum of quantized masses as any top-k set gives.
+   */
+  private void selectAndRecord(AttentionRow row, float[] a, int off, int n, int kFirst, int kLast,
+      int lhb, int lowBin, int highBin) {
+    int[] code = codeOfScore;
+    int[] cnt = binCount;
+    int[] at = binEnd;
+    int[] sc = codeAt;
     float[] s = scratch;
-    int len = candidates(a, off, n, ks[kc - 1] + 1, s);
+    int pos = 0;
+    for (int i = lowBin; i <= highBin; i++) {
+      at[i] = pos;
+      pos += cnt[i];
+    }
+    // bins below the one of the lowest rank needed are never looked at: their scores go past n
+    int lowest = n - 1 - ks[kLast];
+    int needed = highBin;
+    while (at[needed] > lowest) {
+      needed--;
+    }
+    for (int i = lowBin; i < needed; i++) {
+      at[i] = n;
+    }
+    for (int j = 0; j < n; j++) {
+      int c = code[j];
+      int p = at[c >>> SUB_BITS]++;
+      s[p] = a[off + j];
+      sc[p] = c;
+    }
+    float[] t = kValue;
+    int[] kBin = kBinOf;
+    for (int ki = kFirst; ki <= kLast; ki++) {
+      int idx = n - 1 - ks[ki];
+      int i = highBin;
+      while (at[i] - cnt[i] > idx) {
+        i--;
+      }
+      kBin[ki] = i;
+      t[ki] = selectInBin(at[i] - cnt[i], at[i], idx);
+    }
     float m = row.max();
     double d = row.denominator();
-    long dq = preOffset >= 0 ? Quantization.denominator(d) : 0;
-    long top = 0;
-    int prev = -1;
-    for (int ki = kc - 1; ki >= 0; ki--) {
-      if (onlyK >= 0 && ki < onlyK) {
-        break;
+    long dq = 0;
+    long[] top = kTop;
+    if (preOffset >= 0) {
+      dq = Quantization.denominator(d);
+      long[] suf = suffix;
+      // the lowest bin's scores >= the lowest t to its end, so that only they need a mass
+      int low = kBin[kLast];
+      int from = splitAt(at[low] - cnt[low], at[low], t[kLast]);
+      long sum = 0;
+      suf[n] = 0;
+      long[] qs = massAt;
+      if (VECTOR) {
+        VectorMasses.masses(s, from, n, m, shifted, qs);
+      } else {
+        for (int p = from; p < n; p++) {
+          qs[p] = Quantization.mass(s[p], m);
+        }
       }
-      int idx = len - 1 - ks[ki];
-      int from = prev + 1;
-      // positions > prev hold the previous (larger) top set; select within them
-      float t = select(s, from, len, idx);
-      boolean record = onlyK < 0 || ki == onlyK;
+      for (int p = n - 1; p >= from; p--) {
+        sum += qs[p];
+        suf[p] = sum;
+      }
+      for (int ki = kFirst; ki <= kLast; ki++) {
+        int i = kBin[ki];
+        int end = at[i];
+        float tk = t[ki];
+        long mass = suf[end];
+        int above = n - end;
+        long tieMass = 0;
+        for (int p = Math.max(from, end - cnt[i]); p < end; p++) {
+          float v = s[p];
+          long q = suf[p] - suf[p + 1];
+          mass += v > tk ? q : 0;
+          above += v > tk ? 1 : 0;
+          tieMass = v == tk ? q : tieMass;
+        }
+        top[ki] = mass + (ks[ki] - above) * tieMass;
+      }
+    }
+    int layer = row.layer();
+    int head = row.head();
+    for (int ki = kFirst; ki <= kLast; ki++) {
       int c = (lhb * ks.length + ki) * stride;
-      if (record) {
-        cells[c]++;
-      }
+      cells[c]++;
       if (preOffset >= 0) {
-        long q = Quantization.score(t, layer, head);
-        if (record) {
-          Int128.add(cells, c + preOffset, q);
-          Int128.addSquare(cells, c + preOffset + 2, q);
-        }
-        if (prev < 0) {
-          for (int i = idx + 1; i < len; i++) {
-            top += Quantization.mass(s[i], m);
-          }
-        } else {
-          for (int i = prev + 1; i <= idx; i++) {
-            top -= Quantization.mass(s[i], m);
-          }
-        }
-        if (record) {
-          Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top));
-        }
+        long q = Quantization.score(t[ki], layer, head);
+        Int128.add(cells, c + preOffset, q);
+        Int128.addSquare(cells, c + preOffset + 2, q);
+        Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top[ki]));
       }
-      if (postOffset >= 0 && record) {
-        long p = Quantization.probability(t, m, d);
+      if (postOffset >= 0) {
+        long p = Quantization.probability(t[ki], m, d);
         Int128.add(cells, c + postOffset, p);
         Int128.addSquare(cells, c + postOffset + 2, p);
       }
-      prev = idx;
     }
   }
 
   /**
-   * Copies into {@code s} a multiset of the row's scores that contains its {@code need} largest, and
-   * returns its size. Long rows are pre-filtered in one branch-free pass: a strided sample of
-   * {@value #SAMPLE} scores gives a cut expected to keep about 2 · need + 64 of them, and every score
-   * >= the cut is kept; when fewer than {@code need} pass (an unlucky sample), the whole row is used.
-   * The result does not depend on the cut: the selections below are exact either way.
+   * Reorders the scores in [from, to) so that those < t come first, and returns where the others start.
+   * Their codes are not moved along: only call this once the selections are done.
    */
-  private int candidates(float[] a, int off, int n, int need, float[] s) {
-    long target = 2L * need + 64;
-    if (target * 2 < n && n >= 2 * SAMPLE) {
-      int stride = n / SAMPLE;
-      for (int i = 0; i < SAMPLE; i++) {
-        sample[i] = a[off + i * stride];
-      }
-      int rank = (int) ((target * SAMPLE + n - 1) / n);
-      float cut = OrderStatistics.selectInPlace(sample, 0, SAMPLE, SAMPLE - rank);
-      int c = 0;
-      for (int j = 0; j < n; j++) {
-        float v = a[off + j];
-        s[c] = v;
-        c += v >= cut ? 1 : 0;
-      }
-      if (c >= need) {
-        return c;
-      }
+  private int splitAt(int from, int to, float t) {
+    float[] s = scratch;
+    float[] tmp = small;
+    int below = 0;
+    int rest = to - from;
+    for (int p = from; p < to; p++) {
+      float v = s[p];
+      int lt = v < t ? 1 : 0;
+      tmp[below] = v;
+      tmp[--rest] = v;
+      below += lt;
+      rest += lt;
     }
-    System.arraycopy(a, off, s, 0, n);
-    return n;
+    System.arraycopy(tmp, 0, s, from, to - from);
+    return from + below;
+  }
+
+  /**
+   * The value at ascending position idx of the row, given that positions [from, to) hold exactly the
+   * scores of one bin. Small bins, and the under- and overflow bins, are selected directly (on a copy, so
+   * that the scores stay where their codes are); larger ones first by their sub-bins (the low
+   * {@value #SUB_BITS} bits of the codes): the sub-bin holding the rank is gathered and selected alone.
+   */
+  private float selectInBin(int from, int to, int idx) {
+    float[] s = scratch;
+    int[] sc = codeAt;
+    float[] tmp = small;
+    int m = to - from;
+    int bin = sc[from] >>> SUB_BITS;
+    if (m <= 6 || bin == 0 || bin == selBins + 1) {
+      System.arraycopy(s, from, tmp, 0, m);
+      return select(tmp, 0, m, idx - from);
+    }
+    int[] fc = subCount;
+    Arrays.fill(fc, 0);
+    for (int p = from; p < to; p++) {
+      fc[sc[p] & SUB_MASK]++;
+    }
+    int r = idx - from;
+    int u = 0;
+    while (r >= fc[u]) {
+      r -= fc[u];
+      u++;
+    }
+    int c = 0;
+    for (int p = from; p < to; p++) {
+      tmp[c] = s[p];
+      c += (sc[p] & SUB_MASK) == u ? 1 : 0;
+    }
+    return select(tmp, 0, c, r);
   }
 
   /**
@@ -360,27 +552,29 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     a[j] = t;
   }
 
-  private int binOf(float v) {
-    if (v < histMin) {
-      return 0;
-    }
-    int i = (int) ((v - histMin) * binsPerUnit);
-    return i >= bins ? bins + 1 : i + 1;
+  /**
+   * The code of a score: its bin (0 below the lowest edge, 1 .. selBins inside, selBins + 1 above; the
+   * histogram's bins when histograms are on) times 2^{@value #SUB_BITS}, plus, inside the edges, which of
+   * 2^{@value #SUB_BITS} equal sub-bins of its bin it falls in. Monotone in the score, which is what the
+   * selection relies on; the multiplication by a power of two is exact, so the bin part is exactly
+   * {@code (int) ((v - histMin) * binsPerUnit) + 1}.
+   */
+  private int codeOf(float v) {
+    int f = (int) ((v - histMin) * binsPerUnit * (1 << SUB_BITS));
+    f = v < histMin ? -(1 << SUB_BITS) : f;
+    return Math.min(f, selBins << SUB_BITS) + (1 << SUB_BITS);
   }
 
-  private void addToHistograms(AttentionRow row, int slot) {
+  /** Adds the row's log-probabilities (ln p_j = a_j - max - ln denominator) to slots first .. last. */
+  private void addToLogHistograms(AttentionRow row, int first, int last) {
     float[] a = row.scores();
     int off = row.offset();
     int n = row.n();
-    histRows[slot]++;
-    int base = slot * (bins + 2);
+    double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
     for (int j = 0; j < n; j++) {
-      hist[base + binOf(a[off + j])]++;
-    }
-    if (logHist.length > 0) {
-      double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
-      for (int j = 0; j < n; j++) {
-        logHist[base + logBinOf((a[off + j] - shift) * logBinsPerUnit)]++;
+      int bin = logBinOf((a[off + j] - shift) * logBinsPerUnit);
+      for (int h = first; h <= last; h++) {
+        logHist[h * (bins + 2) + bin]++;
       }
     }
   }

@@ -35,6 +35,7 @@ public final class Refresh {
   private CandidateGate gate = CandidateGate.none();
   private int retention = 10;
   private long seed;
+  private Map<String, Long> counts = Map.of();
 
   /** Computes the calibration state of the given partitions only (e.g. a Spark job over them). */
   @FunctionalInterface
@@ -103,6 +104,15 @@ public final class Refresh {
   }
 
   /**
+   * Further counts recorded in the manifest of the version made (e.g. how the state was captured),
+   * next to {@code partitions} and {@code newPartitions}.
+   */
+  public Refresh counts(Map<String, Long> extra) {
+    this.counts = Map.copyOf(extra);
+    return this;
+  }
+
+  /**
    * Runs the refresh.
    *
    * @throws StoreLock.LockedException when another refresh, promote or rollback holds the store
@@ -161,9 +171,10 @@ public final class Refresh {
       Watermark next = plan.next();
       Provenance provenance = Provenance.capture(modelId, modelContentHash, config,
           CorpusPartitions.fingerprints(next), seed, store.clock());
-      ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance,
-          Map.of("partitions", (long) next.partitionCount(),
-              "newPartitions", (long) plan.newPartitions().size()), null);
+      Map<String, Long> allCounts = new java.util.TreeMap<>(counts);
+      allCounts.put("partitions", (long) next.partitionCount());
+      allCounts.put("newPartitions", (long) plan.newPartitions().size());
+      ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, allCounts, null);
       String version = store.nextVersionName();
       CandidateGate.Candidate candidate = new CandidateGate.Candidate(version, table, state, manifest);
       CandidateGate.Verdict verdict = gate.evaluate(candidate);

@@ -92,10 +92,7 @@ public final class StoreLock implements AutoCloseable {
     try {
       Holder recorded = read(ch);
       if (lock == null) {
-        throw new LockedException("another " + (recorded == null ? "process" : recorded.command())
-            + " holds the threshold store lock " + file + ": "
-            + (recorded == null ? "it has not recorded itself yet" : recorded.toString())
-            + "; wait for it to finish", recorded);
+        throw held(file, recorded);
       }
       Holder me = new Holder(ProcessHandle.current().pid(), hostName(),
           Instant.now(clock).toString(), command);
@@ -116,6 +113,39 @@ public final class StoreLock implements AutoCloseable {
       ch.close();
       throw e;
     }
+  }
+
+  /**
+   * Checks, without taking it and without touching the holder entry, that nobody holds the lock of the
+   * store at {@code root}: lets a job refuse to start before it does any work. Taking the lock later can
+   * still fail when another process takes it meanwhile.
+   *
+   * @throws LockedException naming the holder when the lock is held
+   */
+  public static void requireFree(Path root) throws IOException {
+    Path file = root.resolve(FILE_NAME);
+    if (!java.nio.file.Files.exists(file)) {
+      return;
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      FileLock lock;
+      try {
+        lock = ch.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null;
+      }
+      if (lock == null) {
+        throw held(file, read(ch));
+      }
+      lock.release();
+    }
+  }
+
+  private static LockedException held(Path file, Holder recorded) {
+    return new LockedException("another " + (recorded == null ? "process" : recorded.command())
+        + " holds the threshold store lock " + file + ": "
+        + (recorded == null ? "it has not recorded itself yet" : recorded.toString())
+        + "; wait for it to finish", recorded);
   }
 
   /** Whether this is a still-held lock of the store at {@code storeRoot}. */

@@ -13,13 +13,22 @@ import java.util.Objects;
  * @param observer receives every attention row before pruning; {@link AttentionObserver#NONE} for none
  * @param wantHidden whether to return final hidden states (pooled outputs are always returned)
  * @param wantLogits whether decoders compute logits (the output projection is skipped otherwise)
+ * @param wantAttentionError whether every layer also computes dense attention from the same layer input
+ *     and measures the sparse attention output against it ({@link ForwardResult#attentionError()});
+ *     this costs a second weights-times-V product per layer
  */
 public record ForwardRequest(List<int[]> sequences, AttentionMode mode, AttentionObserver observer,
-    boolean wantHidden, boolean wantLogits) {
+    boolean wantHidden, boolean wantLogits, boolean wantAttentionError) {
   public ForwardRequest {
     sequences = List.copyOf(sequences);
     Objects.requireNonNull(mode, "mode");
     observer = observer == null ? AttentionObserver.NONE : observer;
+  }
+
+  /** A request without the per-layer attention output error. */
+  public ForwardRequest(List<int[]> sequences, AttentionMode mode, AttentionObserver observer,
+      boolean wantHidden, boolean wantLogits) {
+    this(sequences, mode, observer, wantHidden, wantLogits, false);
   }
 
   /** Dense attention, no capture, pooled outputs and logits. */
@@ -28,18 +37,22 @@ public record ForwardRequest(List<int[]> sequences, AttentionMode mode, Attentio
   }
 
   public ForwardRequest withMode(AttentionMode m) {
-    return new ForwardRequest(sequences, m, observer, wantHidden, wantLogits);
+    return new ForwardRequest(sequences, m, observer, wantHidden, wantLogits, wantAttentionError);
   }
 
   public ForwardRequest withObserver(AttentionObserver o) {
-    return new ForwardRequest(sequences, mode, o, wantHidden, wantLogits);
+    return new ForwardRequest(sequences, mode, o, wantHidden, wantLogits, wantAttentionError);
   }
 
   public ForwardRequest withHidden(boolean on) {
-    return new ForwardRequest(sequences, mode, observer, on, wantLogits);
+    return new ForwardRequest(sequences, mode, observer, on, wantLogits, wantAttentionError);
   }
 
   public ForwardRequest withLogits(boolean on) {
-    return new ForwardRequest(sequences, mode, observer, wantHidden, on);
+    return new ForwardRequest(sequences, mode, observer, wantHidden, on, wantAttentionError);
+  }
+
+  public ForwardRequest withAttentionError(boolean on) {
+    return new ForwardRequest(sequences, mode, observer, wantHidden, wantLogits, on);
   }
 }

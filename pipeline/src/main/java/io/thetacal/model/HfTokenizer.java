@@ -81,11 +81,12 @@ public final class HfTokenizer implements TextTokenizer {
     if (pp == null || !pp.isObject()) {
       return;
     }
-    if ("Sequence".equals(pp.path("type").asText()) && pp.path("processors").isArray()) {
+    // The native library picks a processor by its fields, not its "type": an object with template
+    // fields is run as a template whatever its type says, so every such object is checked.
+    if (pp.path("processors").isArray()) {
       pp.path("processors").forEach(p -> checkTemplate(file, p));
-      return;
     }
-    if (!"TemplateProcessing".equals(pp.path("type").asText())) {
+    if (!pp.has("single") && !pp.has("pair")) {
       return;
     }
     com.fasterxml.jackson.databind.JsonNode special = pp.path("special_tokens");

@@ -1,6 +1,5 @@
 package io.thetacal.model;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -31,6 +30,29 @@ public interface TensorSource {
    * @throws ModelLoadException when the tensor is missing, has another shape or is too large
    */
   default float[] read(String name, long... expectedShape) {
+    TensorInfo t = info(name, expectedShape);
+    long elements = t.elements();
+    if (elements > Integer.MAX_VALUE - 8) {
+      throw new ModelLoadException(dataOf(name).path() + ": tensor '" + name + "' has " + elements
+          + " elements, more than one Java array can hold");
+    }
+    float[] out = new float[(int) elements];
+    t.type().decode(dataOf(name), t.offset(), out, 0, out.length, "data of tensor '" + name + "'");
+    return out;
+  }
+
+  /**
+   * A tensor as a [rows × cols] matrix left in its stored encoding in the mapped file, checking that its
+   * row-major shape is {@code [rows, cols]}.
+   *
+   * @throws ModelLoadException when the tensor is missing or has another shape
+   */
+  default WeightMatrix matrix(String name, int rows, int cols) {
+    TensorInfo t = info(name, rows, cols);
+    return WeightMatrix.mapped(dataOf(name), t, rows, cols);
+  }
+
+  private TensorInfo info(String name, long... expectedShape) {
     TensorInfo t = tensors().get(name);
     if (t == null) {
       throw new ModelLoadException(files() + ": tensor '" + name + "' is missing");
@@ -42,25 +64,6 @@ public interface TensorSource {
             + Arrays.toString(s) + " but the model configuration expects " + Arrays.toString(expectedShape));
       }
     }
-    long elements = t.elements();
-    if (elements > Integer.MAX_VALUE - 8) {
-      throw new ModelLoadException(dataOf(name).path() + ": tensor '" + name + "' has " + elements
-          + " elements, more than one Java array can hold");
-    }
-    MappedBytes bytes = dataOf(name);
-    int count = (int) elements;
-    float[] out = new float[count];
-    TensorType type = t.type();
-    int blocksPerPiece = Math.max(1, (bytes.maxRange() / 2) / type.blockBytes());
-    long blocks = count / type.blockElements();
-    long done = 0;
-    while (done < blocks) {
-      int nb = (int) Math.min(blocksPerPiece, blocks - done);
-      ByteBuffer piece = bytes.slice(t.offset() + done * type.blockBytes(), nb * type.blockBytes(),
-          "data of tensor '" + name + "'");
-      type.decode(piece, out, (int) (done * type.blockElements()), nb * type.blockElements());
-      done += nb;
-    }
-    return out;
+    return t;
   }
 }

@@ -20,6 +20,8 @@ public enum TensorType {
     }
   }
 
+  private static final ThreadLocal<byte[]> Q8_RAW = ThreadLocal.withInitial(() -> new byte[34 * 1024]);
+
   private final int blockElements;
   private final int blockBytes;
 
@@ -50,6 +52,25 @@ public enum TensorType {
     return Math.multiplyExact(elements / blockElements, (long) blockBytes);
   }
 
+  /**
+   * Decodes {@code count} elements (a whole number of blocks) stored at {@code byteOffset} of a mapped
+   * file into dst[off..], in pieces that each lie inside one mapping.
+   */
+  public void decode(MappedBytes bytes, long byteOffset, float[] dst, int off, int count, String what) {
+    if (count % blockElements != 0) {
+      throw new IllegalArgumentException(count + " elements are not a whole number of " + name() + " blocks");
+    }
+    int blocksPerPiece = Math.max(1, (bytes.maxRange() / 2) / blockBytes);
+    int blocks = count / blockElements;
+    int done = 0;
+    while (done < blocks) {
+      int nb = Math.min(blocksPerPiece, blocks - done);
+      ByteBuffer piece = bytes.slice(byteOffset + (long) done * blockBytes, nb * blockBytes, what);
+      decode(piece, dst, off + done * blockElements, nb * blockElements);
+      done += nb;
+    }
+  }
+
   /** Decodes {@code count} elements (a whole number of blocks) from {@code src} into dst[off..]. */
   public void decode(ByteBuffer src, float[] dst, int off, int count) {
     switch (this) {
@@ -65,13 +86,20 @@ public enum TensorType {
         }
       }
       case Q8_0 -> {
+        // bulk-copied to a per-thread array first: element-wise reads of a direct buffer cost more
+        byte[] raw = Q8_RAW.get();
+        int perPiece = raw.length / 34;
         int blocks = count / 32;
-        for (int b = 0; b < blocks; b++) {
-          int base = b * 34;
-          float d = HALF[src.getShort(base) & 0xffff];
-          int o = off + b * 32;
-          for (int i = 0; i < 32; i++) {
-            dst[o + i] = d * src.get(base + 2 + i);
+        for (int b0 = 0; b0 < blocks; b0 += perPiece) {
+          int nb = Math.min(perPiece, blocks - b0);
+          src.get(b0 * 34, raw, 0, nb * 34);
+          for (int b = 0; b < nb; b++) {
+            int base = b * 34;
+            float d = HALF[(raw[base] & 0xff) | (raw[base + 1] & 0xff) << 8];
+            int o = off + (b0 + b) * 32;
+            for (int i = 0; i < 32; i++) {
+              dst[o + i] = d * raw[base + 2 + i];
+            }
           }
         }
       }

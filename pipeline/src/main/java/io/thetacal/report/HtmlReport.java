@@ -105,6 +105,11 @@ public final class HtmlReport {
     section(h, "Compensation comparison (k=" + d.focusK() + ")",
         "Mean quality loss per compensation variant over all calibrate × evaluate pairs.",
         compensationChart(d) + compensationTable(d));
+    section(h, "Attention output error per layer (k=" + d.focusK() + ")",
+        "Per layer: ‖o_sparse − o_dense‖ / ‖o_dense‖ of each token's attention output (all heads, before"
+            + " the output projection), dense and sparse computed from the same layer input, so a layer's"
+            + " figure is its own sparsification only; mean over tokens, then over the cells of the row"
+            + " (all calibrate × evaluate pairs).", attentionErrorTable(d));
     h.append("<section><h2>Gates per cell</h2>\n").append(cellTable(d)).append("</section>\n");
     h.append("<section><h2>Inputs and versions</h2>\n").append(mapTable("Versions", d.versions()))
         .append(mapTable("Inputs", d.inputs())).append("</section>\n");
@@ -346,7 +351,20 @@ public final class HtmlReport {
   // ---- compensation ----
 
   private record CompAgg(Compensation comp, Placement placement, int cells, int passed, double keptMean,
-      double lossMean, double relErrMean) {
+      double lossMean, double relErrMean, double attnErrMean, double[] attnErrPerLayer) {
+  }
+
+  /** Per layer, the mean over cells of their per-layer attention output error (NaN entries left out). */
+  private static double[] perLayerMean(List<ReportCell> g) {
+    int layers = g.stream().mapToInt(c -> c.attentionRelErrorPerLayer().size()).max().orElse(0);
+    double[] out = new double[layers];
+    for (int l = 0; l < layers; l++) {
+      int layer = l;
+      out[l] = g.stream().filter(c -> c.attentionRelErrorPerLayer().size() > layer)
+          .mapToDouble(c -> c.attentionRelErrorPerLayer().get(layer)).filter(Double::isFinite)
+          .average().orElse(Double.NaN);
+    }
+    return out;
   }
 
   private static List<CompAgg> compensationAggregates(ReportData d) {
@@ -361,15 +379,24 @@ public final class HtmlReport {
           out.add(new CompAgg(comp, p, g.size(),
               (int) g.stream().filter(c -> c.verdict().pass()).count(),
               mean(g, c -> c.kept().mean()), mean(g, c -> c.quality().loss()),
-              mean(g, ReportCell::outputRelError)));
+              mean(g, ReportCell::outputRelError), mean(g, ReportCell::attentionRelError),
+              perLayerMean(g)));
         }
       }
+    }
+    List<ReportCell> topK = d.cells().stream()
+        .filter(c -> c.method() == Method.TOP_K && c.k() == d.focusK()).toList();
+    if (!topK.isEmpty()) {
+      out.add(new CompAgg(Compensation.NONE, null, topK.size(),
+          (int) topK.stream().filter(c -> c.verdict().pass()).count(), mean(topK, c -> c.kept().mean()),
+          mean(topK, c -> c.quality().loss()), mean(topK, ReportCell::outputRelError),
+          mean(topK, ReportCell::attentionRelError), perLayerMean(topK)));
     }
     return out;
   }
 
   private static String compensationChart(ReportData d) {
-    List<CompAgg> aggs = compensationAggregates(d);
+    List<CompAgg> aggs = compensationAggregates(d).stream().filter(a -> a.placement() != null).toList();
     String title = "Mean quality loss per compensation variant and placement";
     if (aggs.isEmpty()) {
       return empty("compensation", title, "No Top-θ cell at the chosen k.");
@@ -431,13 +458,40 @@ public final class HtmlReport {
   private static String compensationTable(ReportData d) {
     StringBuilder t = new StringBuilder("<table class=\"data\"><thead><tr><th>compensation</th>"
         + "<th>placement</th><th>cells</th><th>pass</th><th>mean kept/k</th><th>mean quality loss</th>"
-        + "<th>mean output rel. error</th></tr></thead><tbody>\n");
+        + "<th>mean output rel. error</th><th>mean attention rel. error</th></tr></thead><tbody>\n");
     for (CompAgg a : compensationAggregates(d)) {
-      t.append("<tr><td>").append(a.comp()).append("</td><td>").append(a.placement())
+      t.append("<tr><td>").append(a.placement() == null ? "top-k" : a.comp()).append("</td><td>")
+          .append(a.placement() == null ? "" : a.placement())
           .append("</td><td>").append(a.cells()).append("</td><td>").append(a.passed())
           .append("</td><td>").append(fmt(a.keptMean(), "%.3f")).append("</td><td>")
           .append(fmt(100 * a.lossMean(), "%.3f")).append("%</td><td>")
-          .append(fmt(a.relErrMean(), "%.4f")).append("</td></tr>\n");
+          .append(fmt(a.relErrMean(), "%.4f")).append("</td><td>")
+          .append(fmt(a.attnErrMean(), "%.4f")).append("</td></tr>\n");
+    }
+    return t.append("</tbody></table>\n").toString();
+  }
+
+  private static String attentionErrorTable(ReportData d) {
+    List<CompAgg> aggs = compensationAggregates(d);
+    int layers = aggs.stream().mapToInt(a -> a.attnErrPerLayer().length).max().orElse(0);
+    if (aggs.isEmpty() || layers == 0) {
+      return "<p class=\"note\" id=\"attention-error-layers\">No attention output error was measured at"
+          + " the chosen k.</p>\n";
+    }
+    StringBuilder t = new StringBuilder("<table class=\"data\" id=\"attention-error-layers\"><thead><tr>"
+        + "<th>compensation</th><th>placement</th>");
+    for (int l = 0; l < layers; l++) {
+      t.append("<th>L").append(l).append("</th>");
+    }
+    t.append("<th>mean</th></tr></thead><tbody>\n");
+    for (CompAgg a : aggs) {
+      t.append("<tr><td>").append(a.placement() == null ? "top-k" : a.comp()).append("</td><td>")
+          .append(a.placement() == null ? "" : a.placement()).append("</td>");
+      for (int l = 0; l < layers; l++) {
+        t.append("<td>").append(l < a.attnErrPerLayer().length ? fmt(a.attnErrPerLayer()[l], "%.4f") : "")
+            .append("</td>");
+      }
+      t.append("<td>").append(fmt(a.attnErrMean(), "%.4f")).append("</td></tr>\n");
     }
     return t.append("</tbody></table>\n").toString();
   }
@@ -448,7 +502,8 @@ public final class HtmlReport {
     StringBuilder t = new StringBuilder("<table class=\"data\" id=\"gates-table\"><thead><tr>"
         + "<th>cell</th><th>kept/k mean [p5, p95]</th><th>kept/k per layer</th><th>attention kept</th>"
         + "<th>V rows</th>"
-        + "<th>output rel. error</th><th>quality loss</th><th>verdict</th><th>reason</th></tr>"
+        + "<th>output rel. error</th><th>attention rel. error, mean [per layer]</th>"
+        + "<th>quality loss</th><th>verdict</th><th>reason</th></tr>"
         + "</thead><tbody>\n");
     for (ReportCell c : d.cells()) {
       boolean pass = c.verdict().pass();
@@ -460,7 +515,11 @@ public final class HtmlReport {
               .collect(Collectors.joining(" ")))
           .append("</td><td>").append(fmt(c.attentionFraction(), "%.3f")).append("</td><td>")
           .append(fmt(c.vRowFraction(), "%.3f")).append("</td><td>")
-          .append(fmt(c.outputRelError(), "%.4f")).append("</td><td>")
+          .append(fmt(c.outputRelError(), "%.4f")).append("</td><td class=\"layers\">")
+          .append(fmt(c.attentionRelError(), "%.4f")).append(" [")
+          .append(c.attentionRelErrorPerLayer().stream().map(v -> fmt(v, "%.3f"))
+              .collect(Collectors.joining(" ")))
+          .append("]</td><td>")
           .append(fmt(100 * c.quality().loss(), "%.3f")).append("%</td><td class=\"v\">")
           .append(pass ? "PASS" : "FAIL").append("</td><td>")
           .append(Html.escape(c.verdict().reason())).append("</td></tr>\n");

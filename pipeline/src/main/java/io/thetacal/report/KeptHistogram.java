@@ -1,5 +1,6 @@
 package io.thetacal.report;
 
+import io.thetacal.attention.AttentionStats;
 import java.util.Arrays;
 
 /**
@@ -37,6 +38,23 @@ public final class KeptHistogram {
       counts[layer] = c;
     }
     c[kept]++;
+  }
+
+  /** Adds the thresholded rows a forward pass counted ({@link AttentionStats#keptRowCounts}). */
+  public void add(AttentionStats stats) {
+    if (stats.numLayers() != numLayers()) {
+      throw new IllegalArgumentException("cannot add attention stats of " + stats.numLayers()
+          + " layers into a kept histogram of " + numLayers() + " layers");
+    }
+    for (int l = 0; l < counts.length; l++) {
+      long[] o = stats.keptRowCounts(l);
+      if (o.length > counts[l].length) {
+        counts[l] = Arrays.copyOf(counts[l], o.length);
+      }
+      for (int v = 0; v < o.length; v++) {
+        counts[l][v] += o[v];
+      }
+    }
   }
 
   /** Adds another histogram's rows into this one. */

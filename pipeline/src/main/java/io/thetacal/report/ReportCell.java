@@ -2,6 +2,7 @@ package io.thetacal.report;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.thetacal.attention.Placement;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -19,8 +20,12 @@ import java.util.Objects;
  *     fraction of attention elements still computed where pruning applies
  * @param vRowFraction V rows needed / visible, per KV group the union over its query heads
  * @param outputRelError ||h_sparse − h_dense|| / ||h_dense|| of the final hidden states over all tokens
- *     of all sequences (the model output after its last attention block; per-layer attention outputs
- *     are not exposed by the forward contract)
+ *     of all sequences: the end-to-end error, every layer's sparsification compounded
+ * @param attentionRelErrorPerLayer per layer, the mean over tokens of ||o_sparse − o_dense|| / ||o_dense||
+ *     of that layer's attention output (all heads concatenated, before the output projection), both
+ *     computed from the same layer input (the sparse pass's hidden states), so that each figure isolates
+ *     that layer's sparsification; NaN for a layer without rows
+ * @param attentionRelError the mean of {@code attentionRelErrorPerLayer} over the layers that have rows
  * @param quality quality against dense on the same inputs
  * @param verdict the gates' outcome; null until judged by {@link Gates#judge}
  */
@@ -35,6 +40,8 @@ public record ReportCell(
     double attentionFraction,
     double vRowFraction,
     double outputRelError,
+    List<Double> attentionRelErrorPerLayer,
+    double attentionRelError,
     Quality quality,
     Verdict verdict) {
 
@@ -44,6 +51,7 @@ public record ReportCell(
     Objects.requireNonNull(method, "method");
     Objects.requireNonNull(kept, "kept");
     Objects.requireNonNull(quality, "quality");
+    attentionRelErrorPerLayer = List.copyOf(attentionRelErrorPerLayer);
     if (k <= 0) {
       throw new IllegalArgumentException("'k' is set to " + k + " but must be > 0");
     }
@@ -63,7 +71,8 @@ public record ReportCell(
 
   public ReportCell withVerdict(Verdict v) {
     return new ReportCell(calibrationDataset, evaluationDataset, k, placement, compensation, method,
-        kept, attentionFraction, vRowFraction, outputRelError, quality, v);
+        kept, attentionFraction, vRowFraction, outputRelError, attentionRelErrorPerLayer, attentionRelError,
+        quality, v);
   }
 
   /** Whether thresholds calibrated on one dataset are applied to another. */

@@ -2,6 +2,7 @@ package io.thetacal.report;
 
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionRow;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.attention.Placement;
@@ -25,11 +26,15 @@ import java.util.Set;
 
 /**
  * Runs the forward passes of a robustness report and measures every cell. For each evaluation dataset
- * the sequences are streamed in batches of similar length: each batch runs dense once, then once per top-k k and once per
- * Top-θ cell (calibration dataset × k × placement × compensation), and every sparse output is compared
- * with the dense one of the same batch straight away, so that memory holds one batch of outputs plus
- * per-cell accumulators (for encoders with retrieval pairs also one pooled vector per sequence and
- * cell). Drift is measured on the dense pass, against the calibration score histograms when given.
+ * the sequences are streamed in batches of similar length: each batch runs dense once (shared by every
+ * cell), then once per top-k k and once per Top-θ cell (calibration dataset × k × placement ×
+ * compensation), and every sparse output is compared with the dense one of the same batch straight away,
+ * so that memory holds one batch of outputs plus per-cell accumulators (for encoders with retrieval pairs
+ * also one pooled vector per sequence and cell). Sparse passes also measure each layer's attention output
+ * against dense attention on the same layer input ({@link AttentionOutputError}); kept counts come from
+ * the engine's own {@link AttentionStats}, so sparse passes carry no observer and their attention
+ * kernels run on all of the engine's threads. Drift is measured on the dense pass, against the
+ * calibration score histograms when given.
  */
 public final class ReportEvaluator {
   public static final int BATCH_SIZE_DEFAULT = 16;
@@ -118,12 +123,63 @@ public final class ReportEvaluator {
     }
   }
 
-  /** The measured cells (not yet judged) and the per-head drift of every calibration/evaluation pair. */
+  /**
+   * The measured cells (not yet judged) and the per-head drift of every calibration/evaluation pair.
+   *
+   * @param timing where the evaluation's time went
+   */
   public record Result(List<ReportCell> cells, List<HeadDrift> drift, long forwardPasses,
-      long sequences) {
+      long sequences, Timing timing) {
     public Result {
       cells = List.copyOf(cells);
       drift = List.copyOf(drift);
+    }
+  }
+
+  /**
+   * Wall and process CPU seconds of the dense passes (with drift binning), the sparse passes (with the
+   * dense attention output beside the sparse one) and the comparison of their outputs. Process CPU time
+   * covers every thread of the JVM, so other work in the same process is counted too; NaN where the JVM
+   * does not report it.
+   */
+  public record Timing(double denseWallSeconds, double denseCpuSeconds, double sparseWallSeconds,
+      double sparseCpuSeconds, double compareWallSeconds, double compareCpuSeconds) {
+  }
+
+  /** Accumulates wall and process CPU time of one phase. */
+  private static final class Clock {
+    private static final com.sun.management.OperatingSystemMXBean OS = osBean();
+    long wall;
+    long cpu;
+    private long wall0;
+    private long cpu0;
+
+    private static com.sun.management.OperatingSystemMXBean osBean() {
+      return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+          instanceof com.sun.management.OperatingSystemMXBean b ? b : null;
+    }
+
+    static long processCpu() {
+      return OS == null ? -1 : OS.getProcessCpuTime();
+    }
+
+    void start() {
+      wall0 = System.nanoTime();
+      cpu0 = processCpu();
+    }
+
+    void stop() {
+      wall += System.nanoTime() - wall0;
+      long c = processCpu();
+      cpu = c < 0 || cpu0 < 0 || cpu < 0 ? -1 : cpu + (c - cpu0);
+    }
+
+    double wallSeconds() {
+      return wall / 1e9;
+    }
+
+    double cpuSeconds() {
+      return cpu < 0 ? Double.NaN : cpu / 1e9;
     }
   }
 
@@ -144,15 +200,19 @@ public final class ReportEvaluator {
     List<HeadDrift> drift = new ArrayList<>();
     long passes = 0;
     long seqs = 0;
+    Clock dense = new Clock();
+    Clock sparse = new Clock();
+    Clock compare = new Clock();
     for (EvalDataset d : datasets) {
-      DatasetRun run = new DatasetRun(d, configs, thresholds);
+      DatasetRun run = new DatasetRun(d, configs, thresholds, dense, sparse, compare);
       run.execute();
       cells.addAll(run.cells());
       drift.addAll(run.drift());
       passes += run.passes;
       seqs += d.sequences().size() + d.partners().size();
     }
-    return new Result(cells, drift, passes, seqs);
+    return new Result(cells, drift, passes, seqs, new Timing(dense.wallSeconds(), dense.cpuSeconds(),
+        sparse.wallSeconds(), sparse.cpuSeconds(), compare.wallSeconds(), compare.cpuSeconds()));
   }
 
   private List<Config> configs(List<CalibratedThresholds> thresholds, Grid grid) {
@@ -191,11 +251,18 @@ public final class ReportEvaluator {
     private final float[][] densePooled;
     private final List<Acc> accs = new ArrayList<>();
     private final Map<String, ScoreHistogramObserver> driftObservers = new LinkedHashMap<>();
+    private final Clock denseClock;
+    private final Clock sparseClock;
+    private final Clock compareClock;
     private long passes;
     private double nllDense;
 
-    DatasetRun(EvalDataset data, List<Config> configs, List<CalibratedThresholds> thresholds) {
+    DatasetRun(EvalDataset data, List<Config> configs, List<CalibratedThresholds> thresholds,
+        Clock denseClock, Clock sparseClock, Clock compareClock) {
       this.data = data;
+      this.denseClock = denseClock;
+      this.sparseClock = sparseClock;
+      this.compareClock = compareClock;
       items = new ArrayList<>(data.sequences());
       pairs = decoder ? 0 : data.partners().size();
       if (pairs > 0) {
@@ -227,8 +294,11 @@ public final class ReportEvaluator {
           index[i] = order[start + i];
           batch.add(items.get(index[i]));
         }
+        denseClock.start();
         ForwardResult dense = forward(new ForwardRequest(batch, AttentionMode.dense(), driftObserver,
             true, decoder));
+        denseClock.stop();
+        compareClock.start();
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput o = dense.sequences().get(i);
           if (decoder) {
@@ -237,11 +307,15 @@ public final class ReportEvaluator {
             densePooled[index[i]] = o.pooled().clone();
           }
         }
+        compareClock.stop();
         for (Acc acc : accs) {
-          KeptCountObserver kept = new KeptCountObserver(acc.config.mode(), acc.kept);
-          ForwardResult sparse = forward(new ForwardRequest(batch, acc.config.mode(), kept, true,
-              decoder));
+          sparseClock.start();
+          ForwardResult sparse = forward(new ForwardRequest(batch, acc.config.mode(),
+              AttentionObserver.NONE, true, decoder, true));
+          sparseClock.stop();
+          compareClock.start();
           acc.add(index, batch, dense, sparse);
+          compareClock.stop();
         }
       }
     }
@@ -274,10 +348,12 @@ public final class ReportEvaluator {
               Double.NaN, Double.NaN);
         }
         Config c = a.config;
+        List<Double> perLayer = Arrays.stream(a.attention.perLayerMean()).boxed().toList();
         out.add(new ReportCell(c.calibrationDataset(), data.name(), c.k(), c.placement(),
             c.compensation(), c.method(), a.kept.keptOverK(c.k()),
             a.stats.keptFractionOfThresholded(), a.stats.vRowFraction(),
-            a.sqRef == 0 ? Double.NaN : Math.sqrt(a.sqDiff / a.sqRef), q, null));
+            a.sqRef == 0 ? Double.NaN : Math.sqrt(a.sqDiff / a.sqRef), perLayer,
+            a.attention.meanOverLayers(), q, null));
       }
       return out;
     }
@@ -293,6 +369,7 @@ public final class ReportEvaluator {
       final Config config;
       final KeptHistogram kept = new KeptHistogram(info.numLayers());
       final AttentionStats stats = new AttentionStats(info.numLayers());
+      final AttentionOutputError attention = new AttentionOutputError(info.numLayers());
       final float[][] pooled;
       double sqDiff;
       double sqRef;
@@ -308,6 +385,8 @@ public final class ReportEvaluator {
 
       void add(int[] index, List<int[]> batch, ForwardResult dense, ForwardResult sparse) {
         stats.merge(sparse.stats());
+        kept.add(sparse.stats());
+        attention.merge(sparse.attentionError());
         for (int i = 0; i < batch.size(); i++) {
           SequenceOutput d = dense.sequences().get(i);
           SequenceOutput s = sparse.sequences().get(i);

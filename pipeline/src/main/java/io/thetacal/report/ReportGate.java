@@ -16,7 +16,7 @@ import java.util.TreeMap;
 
 /**
  * The gate a refresh runs before publishing: the candidate's thresholds are evaluated on holdout
- * datasets by {@link ReportEvaluator} at one k and placement (no compensation) and judged by
+ * datasets by {@link ReportEvaluator} at one k, placement and compensation and judged by
  * {@link Gates}; the candidate passes when every cell passes. The verdict carries the report's
  * report.json content, stored with the version or the rejected candidate.
  */
@@ -29,6 +29,7 @@ public final class ReportGate implements CandidateGate {
   private final Map<String, List<int[]>> holdouts;
   private final int k;
   private final Placement placement;
+  private final Compensation compensation;
   private final Gates gates;
   private final int batchSize;
 
@@ -41,6 +42,19 @@ public final class ReportGate implements CandidateGate {
    */
   public ReportGate(TransformerModel model, Map<String, List<int[]>> holdouts, int k,
       Placement placement, Gates gates) {
+    this(model, holdouts, k, placement, Compensation.NONE, gates);
+  }
+
+  /**
+   * @param model the model the thresholds are for
+   * @param holdouts holdout dataset name → token-id sequences (not used for calibration)
+   * @param k the target k judged; must be in the candidate's k grid
+   * @param placement the placement judged; must be the candidate table's
+   * @param compensation the compensation the thresholds are judged with; must apply to the placement
+   * @param gates the pass/fail criteria
+   */
+  public ReportGate(TransformerModel model, Map<String, List<int[]>> holdouts, int k,
+      Placement placement, Compensation compensation, Gates gates) {
     this.model = Objects.requireNonNull(model, "model");
     this.holdouts = new TreeMap<>(Objects.requireNonNull(holdouts, "holdouts"));
     if (this.holdouts.isEmpty()) {
@@ -52,6 +66,11 @@ public final class ReportGate implements CandidateGate {
     }
     this.k = k;
     this.placement = Objects.requireNonNull(placement, "placement");
+    this.compensation = Objects.requireNonNull(compensation, "compensation");
+    if (!compensation.appliesTo(placement)) {
+      throw new IllegalArgumentException("'compensation' is set to " + compensation
+          + " but softmax denominator compensation needs PRE_SOFTMAX placement, not " + placement);
+    }
     this.gates = Objects.requireNonNull(gates, "gates");
     this.batchSize = ReportEvaluator.BATCH_SIZE_DEFAULT;
   }
@@ -73,9 +92,9 @@ public final class ReportGate implements CandidateGate {
     ReportEvaluator.Result measured = new ReportEvaluator(model, batchSize).evaluate(
         List.of(new ReportEvaluator.CalibratedThresholds(calibration, candidate.table(), List.of())),
         datasets,
-        new ReportEvaluator.Grid(List.of(k), List.of(placement), List.of(Compensation.NONE), false));
+        new ReportEvaluator.Grid(List.of(k), List.of(placement), List.of(compensation), false));
     ReportData data = ReportData.assemble("Refresh gate for " + candidate.version(), gates,
-        measured.cells(), measured.drift(), 10, List.of(), k, placement, Compensation.NONE,
+        measured.cells(), measured.drift(), 10, List.of(), k, placement, compensation,
         Map.of("model", model.info().id(), "candidate", candidate.version()), inputs);
     ReportSummary summary = data.summary();
     List<String> reasons = new ArrayList<>();

@@ -18,6 +18,9 @@ public final class ScoreHistogramObserver implements AttentionObserver {
   private final Map<Long, double[]> edges = new HashMap<>();
   private final Map<Long, long[]> counts = new HashMap<>();
   private final List<HeadHistogram> reference;
+  /** The same edges and counts by [layer][head] (null where no reference): no map lookup per row. */
+  private final double[][][] edgesByHead;
+  private final long[][][] countsByHead;
 
   public ScoreHistogramObserver(List<HeadHistogram> reference) {
     this.reference = List.copyOf(reference);
@@ -29,16 +32,29 @@ public final class ScoreHistogramObserver implements AttentionObserver {
       }
       counts.put(key, new long[h.edges().length - 1]);
     }
+    int layers = this.reference.stream().mapToInt(HeadHistogram::layer).max().orElse(-1) + 1;
+    int heads = this.reference.stream().mapToInt(HeadHistogram::head).max().orElse(-1) + 1;
+    edgesByHead = new double[layers][heads][];
+    countsByHead = new long[layers][heads][];
+    for (HeadHistogram h : this.reference) {
+      long key = key(h.layer(), h.head());
+      edgesByHead[h.layer()][h.head()] = edges.get(key);
+      countsByHead[h.layer()][h.head()] = counts.get(key);
+    }
   }
 
   @Override
   public void onRow(AttentionRow row) {
-    long key = key(row.layer(), row.head());
-    double[] e = edges.get(key);
+    int layer = row.layer();
+    int head = row.head();
+    if (layer >= edgesByHead.length || head >= edgesByHead[layer].length) {
+      return;
+    }
+    double[] e = edgesByHead[layer][head];
     if (e == null) {
       return;
     }
-    long[] c = counts.get(key);
+    long[] c = countsByHead[layer][head];
     float[] a = row.scores();
     int off = row.offset();
     for (int j = 0; j < row.n(); j++) {

@@ -5,6 +5,7 @@ import io.thetacal.attention.AttentionRow;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.Gemm;
 import io.thetacal.model.Models;
+import io.thetacal.model.PackedGemm;
 import io.thetacal.model.Sentences;
 import io.thetacal.model.TextEncoding;
 import io.thetacal.model.TransformerModel;
@@ -20,6 +21,7 @@ import java.util.List;
 public final class EncoderBenchmark {
   private static final int BATCH = 8;
   private static final int TOKENS = 128;
+  private static final int PAUSE_MS = 100;
 
   /** Touches every score: a running max, so the JIT cannot drop the work. */
   static final class MaxObserver implements AttentionObserver {
@@ -99,13 +101,15 @@ public final class EncoderBenchmark {
             v.run();
           }
         }
-        // Alternate the three run by run, rotating the order, so machine noise (and ONNX Runtime's
-        // threads spinning on after a run) hits all alike.
+        // Alternate the three run by run, rotating the order, so machine noise hits all alike.
         double[][] ms = new double[3][runs];
         double[][] cpu = new double[3][runs];
         for (int i = 0; i < runs; i++) {
           for (int step = 0; step < 3; step++) {
             int v = (i + step) % 3;
+            // ONNX Runtime's pool threads spin on after a run and would steal the cores (and be counted
+            // in the process CPU time) of whatever runs next: let them go idle first, untimed.
+            Thread.sleep(PAUSE_MS);
             long c0 = OS.getProcessCpuTime();
             long t0 = System.nanoTime();
             variants[v].run();
@@ -120,9 +124,12 @@ public final class EncoderBenchmark {
       if (obs.rows == 0) {
         throw new IllegalStateException("observer saw no rows");
       }
-      System.out.printf("model %s, batch %d x %d tokens, %d engine threads, ONNX Runtime %d threads, BLAS %s, OPENBLAS_NUM_THREADS=%s,"
-          + " Java %s, %s %s, load average before %.1f%n", id, BATCH, TOKENS, engineThreads, threads, Gemm.implementation(),
-          System.getenv("OPENBLAS_NUM_THREADS"), System.getProperty("java.version"),
+      System.out.printf("model %s, batch %d x %d tokens, %d engine threads, ONNX Runtime %d threads, projections on %s,"
+          + " BLAS %s, OPENBLAS_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s,"
+          + " Java %s, %s %s, load average before %.1f%n", id, BATCH, TOKENS, engineThreads, threads,
+          PackedGemm.available() ? "the packed 512-bit Vector API GEMM" : "the BLAS", Gemm.implementation(),
+          System.getenv("OPENBLAS_NUM_THREADS"), System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(detected)"),
+          System.getProperty("java.version"),
           System.getProperty("os.name"), System.getProperty("os.arch"), load);
       System.out.println();
       System.out.println("| run | median tokens/s (wall) | min–max tokens/s | median ms/batch (wall) |"

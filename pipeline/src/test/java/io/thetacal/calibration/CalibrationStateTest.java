@@ -138,7 +138,7 @@ class CalibrationStateTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new CalibrationState(big, tooBig));
     assertTrue(e.getMessage().contains("'histogramBins'"), e.getMessage());
-    assertTrue(CalibrationState.scratchBytesFor(big) == 4L * 32_768);
+    assertEquals(48L * 32_768 + 8, CalibrationState.scratchBytesFor(big));
     long table = ThresholdTable.sizeBytesFor(big, c);
     assertEquals(40L * 80 * 64 * buckets * 5, table);
     System.out.printf("threshold table of one placement for it: %d bytes (%.1f MiB)%n", table,

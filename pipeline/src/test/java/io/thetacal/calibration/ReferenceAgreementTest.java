@@ -63,8 +63,8 @@ class ReferenceAgreementTest {
   }
 
   /**
-   * Long rows take the pre-filtered path of the state; sorted, spiky and heavily tied rows make its
-   * strided sample unrepresentative, which must not change any result.
+   * Long sorted, spiky and heavily tied rows crowd the state's selection bins unevenly (whole rows in one
+   * bin or sixteenth of a bin), which must not change any result.
    */
   @Test
   void longAndAdversarialRowsAgreeWithTheReferenceToo() {
@@ -113,6 +113,34 @@ class ReferenceAgreementTest {
       }
     }
     assertTrue(compared >= 2 * 2 * 3 * 5, compared + " cells compared");
+  }
+
+  /**
+   * The selection works inside the histogram's bins (or 64 bins on its range when histograms are off):
+   * with no histogram, with a coarse one that puts most scores in its under- and overflow bins and ties
+   * on bin edges, with a single bin, and with the finest allowed one, every threshold and pruned mass
+   * still equals the sorting reference's, and the per-k (TAC) observers give the same state.
+   */
+  @Test
+  void thresholdsAgreeWithTheReferenceWhateverTheHistogramBins() {
+    List<SyntheticRows.Row> rows = SyntheticRows.generate(99L, GEOMETRY, 60, 700);
+    for (CalibrationConfig c : List.of(CONFIG.withHistogram(-16, 48, 0), CONFIG.withHistogram(-1, 1, 4),
+        CONFIG.withHistogram(-0.5, 0.5, 1),
+        CONFIG.withHistogram(-8, 8, CalibrationConfig.HISTOGRAM_BINS_LIMIT))) {
+      CalibrationState state = new CalibrationState(GEOMETRY, c);
+      CalibrationState tac = new CalibrationState(GEOMETRY, c);
+      ReferenceCalibrator ref = new ReferenceCalibrator(GEOMETRY, c);
+      SyntheticRows.feed(rows, state, ref);
+      for (int k : c.kGrid()) {
+        SyntheticRows.feed(rows, tac.observerForK(k));
+      }
+      for (Placement p : Placement.values()) {
+        ThresholdTable want = ref.toTable(p);
+        assertEquals(want, ThresholdTable.from(state, p, Estimators.meanStd(c.sigmaAdd())), p + " with "
+            + c.histogramBins() + " bins on [" + c.histogramMin() + ", " + c.histogramMax() + "]");
+      }
+      assertEquals(state, tac, "per-k observers with " + c.histogramBins() + " bins");
+    }
   }
 
   @Test

@@ -49,7 +49,7 @@ class ResourceBoundsTest {
     assertTrue(CalibrationState.sizeBytesFor(LARGE, both) <= CalibrationState.MAX_STATE_BYTES);
     assertTrue(CalibrationState.sizeBytesFor(LARGE, both.withHistogram(-16, 48, 256))
         > CalibrationState.MAX_STATE_BYTES);
-    assertEquals(4L * CONTEXT, CalibrationState.scratchBytesFor(LARGE));
+    assertEquals(48L * CONTEXT + 8, CalibrationState.scratchBytesFor(LARGE));
     assertEquals(headBuckets * 5 * 40, ThresholdTable.sizeBytesFor(LARGE, CalibrationConfig.defaults()));
   }
 

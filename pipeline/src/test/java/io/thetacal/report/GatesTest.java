@@ -17,7 +17,7 @@ class GatesTest {
 
   static ReportCell theta(String cal, String eval, double keptMean, Quality q) {
     return new ReportCell(cal, eval, 16, Placement.PRE_SOFTMAX, Compensation.SDC_EXACT_VMC,
-        Method.TOP_THETA, kept(keptMean), 0.2, 0.3, 0.01, q, null);
+        Method.TOP_THETA, kept(keptMean), 0.2, 0.3, 0.01, List.of(0.004, 0.006), 0.005, q, null);
   }
 
   static DecoderQuality nll(double dense, double sparse) {
@@ -73,7 +73,7 @@ class GatesTest {
   void unmeasurableCellsFail() {
     ReportCell none = new ReportCell("a", "b", 16, Placement.PRE_SOFTMAX, Compensation.NONE,
         Method.TOP_THETA, new KeptStats(0, Double.NaN, Double.NaN, Double.NaN, List.of()), 1, 1, 0,
-        nll(0, 0), null);
+        List.of(), Double.NaN, nll(0, 0), null);
     Verdict v = Gates.defaults().judge(none);
     assertFalse(v.pass());
     assertTrue(v.reason().contains("no row was longer than k=16"), v.reason());
@@ -83,7 +83,7 @@ class GatesTest {
   @Test
   void topKAlwaysPassesTheKeptGate() {
     ReportCell topK = new ReportCell(null, "code", 16, null, Compensation.NONE, Method.TOP_K,
-        kept(1.0), 0.2, 0.3, 0.01, nll(2.0, 2.01), null);
+        kept(1.0), 0.2, 0.3, 0.01, List.of(0.004, 0.006), 0.005, nll(2.0, 2.01), null);
     Verdict v = Gates.defaults().judge(topK);
     assertTrue(v.pass(), v.reason());
     assertEquals("top-k on code, k=16", topK.label());
@@ -108,7 +108,7 @@ class GatesTest {
   void cellRejectsSdcWithPostSoftmaxPlacement() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new ReportCell("a", "b", 16, Placement.POST_SOFTMAX, Compensation.SDC_EXP,
-            Method.TOP_THETA, kept(1), 0, 0, 0, nll(1, 1), null));
+            Method.TOP_THETA, kept(1), 0, 0, 0, List.of(0.0, 0.0), 0, nll(1, 1), null));
     assertEquals("'compensation' is set to SDC_EXP but softmax denominator compensation needs"
         + " PRE_SOFTMAX placement, not POST_SOFTMAX", e.getMessage());
   }

@@ -58,7 +58,24 @@ class HtmlReportTest {
     }
     assertTrue(s.contains("No Top-θ cell at the chosen k, placement and compensation."));
     assertTrue(s.contains("No drift was measured"));
+    assertTrue(s.contains("No attention output error was measured at the chosen k."));
     assertTrue(s.contains("0 of 0 cells pass the gates"));
+  }
+
+  @Test
+  void attentionErrorTableHasOneColumnPerLayerAndARowPerCompensationPlacementAndTopK() {
+    // SyntheticReport: at k = 16 every Top-θ cell has per-layer errors [0.01, 0.016, 0.012, 0.02] (mean
+    // 0.0145) and every top-k cell [0.008, 0.012, 0.01, 0.014] (mean 0.011)
+    String s = HtmlReport.render(SyntheticReport.build());
+    int from = s.indexOf("id=\"attention-error-layers\"");
+    String table = s.substring(from, s.indexOf("</table>", from));
+    assertTrue(table.contains("<th>L0</th><th>L1</th><th>L2</th><th>L3</th><th>mean</th>"), table);
+    assertTrue(table.contains("<td>SDC_EXACT_VMC</td><td>PRE_SOFTMAX</td><td>0.0100</td><td>0.0160</td>"
+        + "<td>0.0120</td><td>0.0200</td><td>0.0145</td>"), table);
+    assertTrue(table.contains("<td>top-k</td><td></td><td>0.0080</td><td>0.0120</td><td>0.0100</td>"
+        + "<td>0.0140</td><td>0.0110</td>"), table);
+    assertEquals(6 + 2 + 1, table.split("<tr><td>", -1).length - 1,
+        "SyntheticReport's six pre-softmax and two post-softmax compensations, and top-k");
   }
 
   @Test

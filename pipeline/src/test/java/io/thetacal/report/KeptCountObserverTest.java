@@ -103,4 +103,24 @@ class KeptCountObserverTest {
     run(AttentionMode.dense(), hist, null);
     assertEquals(0, hist.rows());
   }
+
+  @Test
+  void theKernelsOwnKeptHistogramEqualsTheObserversForEveryMode() {
+    for (AttentionMode mode : new AttentionMode[] {
+        AttentionMode.topTheta(new Table(Placement.PRE_SOFTMAX, 0.8f), 8),
+        AttentionMode.topTheta(new Table(Placement.POST_SOFTMAX, 0.9f), 8).withVmc(true),
+        AttentionMode.topK(5)}) {
+      KeptHistogram observed = new KeptHistogram(3);
+      AttentionStats stats = new AttentionStats(3);
+      run(mode, observed, stats);
+      KeptHistogram fromStats = new KeptHistogram(3);
+      fromStats.add(stats);
+      for (int l = 0; l < 3; l++) {
+        assertEquals(observed.rows(l), fromStats.rows(l), mode + ", layer " + l);
+        for (int v = 0; v <= 40; v++) {
+          assertEquals(observed.count(l, v), fromStats.count(l, v), mode + ", layer " + l + ", kept " + v);
+        }
+      }
+    }
+  }
 }

@@ -57,6 +57,8 @@ final class SyntheticReport {
               cells.add(new ReportCell(DATASETS.get(ci), DATASETS.get(ei), k, p, comp, Method.TOP_THETA,
                   new KeptStats(5000, kept, kept * 0.55, kept * 1.6, List.of(kept * 0.9, kept * 1.1)),
                   kept * k / 180.0, Math.min(1, 2.5 * kept * k / 180.0), 0.02 * 16.0 / k,
+                  List.of(0.01 * 16.0 / k, 0.016 * 16.0 / k, 0.012 * 16.0 / k, 0.02 * 16.0 / k),
+                  0.0145 * 16.0 / k,
                   new DecoderQuality(4000, 2.5, 2.5 * (1 + loss), 4100, 1 - 2 * loss), null));
             }
           }
@@ -65,7 +67,8 @@ final class SyntheticReport {
         double loss = 0.003 * 16.0 / k;
         cells.add(new ReportCell(null, eval, k, null, Compensation.NONE, Method.TOP_K,
             new KeptStats(5000, 1, 1, 1, List.of(1.0, 1.0)), k / 180.0, Math.min(1, 2.5 * k / 180.0),
-            0.015 * 16.0 / k, new DecoderQuality(4000, 2.5, 2.5 * (1 + loss), 4100, 1 - loss), null));
+            0.015 * 16.0 / k, List.of(0.008 * 16.0 / k, 0.012 * 16.0 / k, 0.01 * 16.0 / k, 0.014 * 16.0 / k),
+            0.011 * 16.0 / k, new DecoderQuality(4000, 2.5, 2.5 * (1 + loss), 4100, 1 - loss), null));
       }
     }
     List<HeadDrift> drift = new ArrayList<>();

@@ -1,10 +1,10 @@
 package io.thetacal.jobs.calibrate;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.exists;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -44,20 +44,27 @@ import io.thetacal.model.TransformerModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -65,6 +72,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,10 +85,29 @@ import org.slf4j.LoggerFactory;
  * an immutable version under {@code <out>/thresholds/<placement>/<version>/} (thresholds.json,
  * thresholds.parquet, histograms.parquet, thresholds.arrow, state.bin, version.json with the data
  * watermark that makes the version refreshable, and a _SUCCESS marker written last), and becomes the
- * placement store's CURRENT version (under the store lock, as a refresh publishes). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
+ * placement store's CURRENT version. The run holds the lock of every store it publishes into from start to
+ * end, so it neither starts nor publishes while a refresh, promote or rollback of one of them runs (and they
+ * refuse to run meanwhile, naming it). Sequences the model cannot take go to {@code <out>/rejected/calibrate/}.
  */
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
+
+  /**
+   * The manifest count recording whether the state was captured with top-k at calibration (1) or dense
+   * (0): it changes what the sums mean, so a refresh must continue a version with the same setting.
+   */
+  public static final String TOP_K_AT_CALIBRATION = "top_k_at_calibration";
+
+  /** The column of {@link #capture}'s input naming the corpus partition file a sequence comes from. */
+  public static final String BATCH_GROUP = "batch_group";
+
+  /**
+   * The {@value #BATCH_GROUP} of the rows of a Parquet read: {@code dataset} and the file each row was
+   * read from. Calibrate and refresh must name a file's group alike for their batches to agree.
+   */
+  public static org.apache.spark.sql.Column batchGroup(org.apache.spark.sql.Column dataset) {
+    return concat_ws("/", dataset, col("_metadata.file_name"));
+  }
 
   private static final StructType THRESHOLD_SCHEMA = new StructType()
       .add("placement", DataTypes.StringType, false)
@@ -190,138 +217,221 @@ public final class CalibrateJob {
       }
     }
 
-    long[] ingestRejected = {0};
-    Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
-    String corpora = JobSupport.path(root, "corpora");
-    Dataset<Row> all = spark.read().parquet(corpora).filter(col("dataset").isin(cs.datasets().toArray()));
-    Dataset<Row> checked = all.withColumn("reject_reason",
-        when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
-            .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
-            .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
-                lit("token_out_of_vocabulary")));
-    long seed = config.ingest().seed();
-    Dataset<Row> calibration = checked.filter(col("split").equalTo("calibration")
-        .and(col("reject_reason").isNull()));
-    if (cs.maxSequences() > 0) {
-      calibration = calibration.orderBy(sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"),
-          col("seq_id")), 256)).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
-    }
-    Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
-    // A fixed global order (length, then a seeded hash) cut into fixed batches: similar lengths share a
-    // batch, and no batch depends on the partitioning.
-    Dataset<Row> input = calibration
-        .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
-        .select("input_ids", "n_tokens", "order_key");
-
-    long[] totals = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
-        "calibrate: count sequences of " + cs.datasets(), () -> {
-          Row r = input.agg(org.apache.spark.sql.functions.count(lit(1)),
-              org.apache.spark.sql.functions.sum(col("n_tokens").cast("long"))).first();
-          return new long[] {r.getLong(0), r.isNullAt(1) ? 0 : r.getLong(1)};
-        });
-    long rejectedCount = rejected.count();
-    if (totals[0] == 0) {
-      throw new CalibrateException("No calibration sequences in " + corpora + " for datasets "
-          + cs.datasets() + " (split 'calibration'); run 'thetacal ingest' first or check the names");
-    }
-    if (rejectedCount > 0) {
-      rejected.select("dataset", "doc_id", "seq_id", "n_tokens", "reject_reason").write().mode("overwrite")
-          .parquet(JobSupport.path(root, "rejected", "calibrate"));
-    }
-    LOG.info("calibrate: {} sequences ({} tokens) of {} on {} ({} layers x {} heads), state {} bytes",
-        totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
-        CalibrationState.sizeBytesFor(geometry, cc));
-
-    CalibrationState state = capture(input, totals[0], geometry, cc);
-
-    List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
-        : holdout(checked, cs.holdoutSequences(), seed);
-    Map<Placement, String> dirs = new EnumMap<>(Placement.class);
-    Map<Placement, Long> cells = new EnumMap<>(Placement.class);
-    Map<Placement, HoldoutCheck.Result> checks = new EnumMap<>(Placement.class);
-    Provenance provenance = Provenance.capture(modelId, info.contentHash(), cc, fingerprints, seed, clock);
-    Watermark watermark = watermark(localRoot, cs.datasets());
-    Map<String, Long> counts = new TreeMap<>();
-    counts.put("sequences", totals[0]);
-    counts.put("tokens", totals[1]);
-    counts.put("rejected_sequences", rejectedCount);
-    counts.put("ingest_rejected_documents", ingestRejected[0]);
-    counts.put("partitions", (long) config.spark().partitions());
-    counts.put("holdout_sequences", (long) holdoutSeqs.size());
-    for (Placement placement : cc.placements()) {
-      ThresholdTable table = ThresholdTable.from(state, placement, cc.estimatorInstance());
-      HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
-      if (check != null) {
-        checks.put(placement, check);
+    // Held from here to the end: a refresh, promote or rollback of these stores waits for the whole run,
+    // and this run refuses to start while one of them runs.
+    Map<Placement, StoreLock> locks = new EnumMap<>(Placement.class);
+    try {
+      for (Placement p : cc.placements()) {
+        ThresholdStore store = new ThresholdStore(localRoot.resolve("thresholds").resolve(placementDir(p)), clock);
+        StoreLock lock = store.lock("calibrate");
+        locks.put(p, lock);
+        if (lock.staleHolder().isPresent()) {
+          LOG.warn("calibrate: the previous holder of {}, {}, ended without releasing it; removing its leftovers",
+              store.root().resolve(StoreLock.FILE_NAME), lock.staleHolder().get());
+          store.cleanLeftovers(lock);
+        }
       }
-      ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check);
-      VersionedDirectory dir = new VersionedDirectory(localRoot.resolve("thresholds").resolve(placementDir(placement)));
-      ThresholdStore store = new ThresholdStore(dir.root(), clock);
-      VersionRecord record = new VersionRecord(VersionRecord.FORMAT_VERSION, publishVersion, null,
-          provenance.createdAt(), watermark, watermark.partitionCount(), new CandidateGate.Verdict("calibrate",
-              true, List.of("full calibration" + (check == null ? "" : String.format(Locale.ROOT,
-                  "; holdout kept/k worst |ratio-1| %.3f", check.worstDeviation()))), null));
-      Path published = JobSupport.withJobGroup(spark, "thetacal-calibrate-write",
-          "calibrate: write " + placementDir(placement) + " thresholds " + publishVersion, () -> {
-            try (StoreLock lock = store.lock("calibrate")) {
-              Path d = dir.publish(publishVersion, staging -> {
-                record.write(staging.resolve(VersionRecord.FILE_NAME));
-                ThresholdArtifacts.write(staging, table, state, manifest);
-                JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
-                    staging.resolve("thresholds.parquet"));
-                JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
-                    staging.resolve("histograms.parquet"));
-              });
-              store.promote(lock, publishVersion);
-              return d;
-            } catch (IOException e) {
-              throw new UncheckedIOException("Cannot publish thresholds under " + dir.root(), e);
-            }
-          });
-      dirs.put(placement, published.toString());
-      cells.put(placement, table.calibratedCells());
+      long[] ingestRejected = {0};
+      Map<String, String> fingerprints = fingerprints(root, cs.datasets(), modelId, ingestRejected);
+      String corpora = JobSupport.path(root, "corpora");
+      Dataset<Row> all = spark.read().parquet(corpora)
+          .withColumn(BATCH_GROUP, batchGroup(col("dataset")))
+          .filter(col("dataset").isin(cs.datasets().toArray()));
+      Dataset<Row> checked = all.withColumn("reject_reason",
+          when(col("input_ids").isNull().or(exists(col("input_ids"), x -> x.isNull())), lit("null_input_ids"))
+              .when(col("n_tokens").gt(info.maxPositions()), lit("too_long_for_model"))
+              .when(exists(col("input_ids"), x -> x.lt(0).or(x.geq(info.vocabSize()))),
+                  lit("token_out_of_vocabulary")));
+      long seed = config.ingest().seed();
+      Dataset<Row> calibration = checked.filter(col("split").equalTo("calibration")
+          .and(col("reject_reason").isNull()));
+      if (cs.maxSequences() > 0) {
+        calibration = calibration.orderBy(JobSupport.orderKey(seed, col("dataset"))).limit((int) Math.min(Integer.MAX_VALUE, cs.maxSequences()));
+      }
+      Dataset<Row> rejected = checked.filter(col("reject_reason").isNotNull());
+      Dataset<Row> input = calibration
+          .withColumn("order_key", JobSupport.orderKey(seed, col("dataset")))
+          .select(BATCH_GROUP, "input_ids", "n_tokens", "order_key");
+
+      SortedMap<String, Map<Integer, Long>> lengths = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
+          "calibrate: count sequences of " + cs.datasets(), () -> lengthCounts(input));
+      long[] totals = {0, 0};
+      lengths.values().forEach(group -> group.forEach((n, c) -> {
+        totals[0] += c;
+        totals[1] += n * c;
+      }));
+      long rejectedCount = rejected.count();
+      if (totals[0] == 0) {
+        throw new CalibrateException("No calibration sequences in " + corpora + " for datasets "
+            + cs.datasets() + " (split 'calibration'); run 'thetacal ingest' first or check the names");
+      }
+      if (rejectedCount > 0) {
+        rejected.select("dataset", "doc_id", "seq_id", "n_tokens", "reject_reason").write().mode("overwrite")
+            .parquet(JobSupport.path(root, "rejected", "calibrate"));
+      }
+      LOG.info("calibrate: {} sequences ({} tokens) of {} on {} ({} layers x {} heads), state {} bytes",
+          totals[0], totals[1], cs.datasets(), modelId, info.numLayers(), info.numHeads(),
+          CalibrationState.sizeBytesFor(geometry, cc));
+
+      Captured captured = capture(input, lengths, geometry, cc);
+      CalibrationState state = captured.state();
+
+      List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
+          : holdout(checked, cs.holdoutSequences(), seed);
+      Map<Placement, String> dirs = new EnumMap<>(Placement.class);
+      Map<Placement, Long> cells = new EnumMap<>(Placement.class);
+      Map<Placement, HoldoutCheck.Result> checks = new EnumMap<>(Placement.class);
+      Provenance provenance = Provenance.capture(modelId, info.contentHash(), cc, fingerprints, seed, clock);
+      Watermark watermark = watermark(localRoot, cs.datasets());
+      Map<String, Long> counts = new TreeMap<>();
+      counts.put("sequences", totals[0]);
+      counts.put("tokens", totals[1]);
+      counts.put("rejected_sequences", rejectedCount);
+      counts.put("ingest_rejected_documents", ingestRejected[0]);
+      counts.put("partitions", (long) config.spark().partitions());
+      counts.put("holdout_sequences", (long) holdoutSeqs.size());
+      counts.put(TOP_K_AT_CALIBRATION, cs.topKAtCalibrationFor(info.family()) ? 1L : 0L);
+      // the placements' tables are independent reads of the state: derived side by side
+      long tt = System.nanoTime();
+      Map<Placement, ThresholdTable> tables = new EnumMap<>(Placement.class);
+      cc.placements().parallelStream()
+          .map(p -> Map.entry(p, ThresholdTable.from(state, p, cc.estimatorInstance())))
+          .toList().forEach(e -> tables.put(e.getKey(), e.getValue()));
+      long thresholdNanos = System.nanoTime() - tt;
+      for (Placement placement : cc.placements()) {
+        ThresholdTable table = tables.get(placement);
+        HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
+        if (check != null) {
+          checks.put(placement, check);
+        }
+        ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check);
+        VersionedDirectory dir = new VersionedDirectory(localRoot.resolve("thresholds").resolve(placementDir(placement)));
+        ThresholdStore store = new ThresholdStore(dir.root(), clock);
+        VersionRecord record = new VersionRecord(VersionRecord.FORMAT_VERSION, publishVersion, null,
+            provenance.createdAt(), watermark, watermark.partitionCount(), new CandidateGate.Verdict("calibrate",
+                true, List.of("full calibration" + (check == null ? "" : String.format(Locale.ROOT,
+                    "; holdout kept/k worst |ratio-1| %.3f", check.worstDeviation()))), null));
+        Path published = JobSupport.withJobGroup(spark, "thetacal-calibrate-write",
+            "calibrate: write " + placementDir(placement) + " thresholds " + publishVersion, () -> {
+              try {
+                StoreLock lock = locks.get(placement);
+                Path d = dir.publish(publishVersion, staging -> {
+                  record.write(staging.resolve(VersionRecord.FILE_NAME));
+                  ThresholdArtifacts.write(staging, table, state, manifest);
+                  JobSupport.writeSingleParquet(spark, thresholdRows(table), THRESHOLD_SCHEMA,
+                      staging.resolve("thresholds.parquet"));
+                  JobSupport.writeSingleParquet(spark, histogramRows(state), HISTOGRAM_SCHEMA,
+                      staging.resolve("histograms.parquet"));
+                });
+                store.promote(lock, publishVersion);
+                return d;
+              } catch (IOException e) {
+                throw new UncheckedIOException("Cannot publish thresholds under " + dir.root(), e);
+              }
+            });
+        dirs.put(placement, published.toString());
+        cells.put(placement, table.calibratedCells());
+      }
+      Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
+      CalibrateTimings timings = new CalibrateTimings(captured.wall(), captured.driverMerge(),
+          Duration.ofNanos(thresholdNanos), captured.modelLoad(), captured.plan().partitionTokens().length,
+          captured.plan().maxTokens(), captured.plan().minTokens());
+      CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
+          totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed, timings);
+      LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
+          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; model loads %.1f s"
+          + " over tasks)", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
+          elapsed.toMillis() / 1000.0, timings.capture().toMillis() / 1000.0, timings.driverMerge().toNanos() / 1e9,
+          timings.thresholds().toNanos() / 1e9, 100 * result.driverShare(), timings.modelLoad().toMillis() / 1000.0));
+      return result;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      for (StoreLock l : locks.values()) {
+        try {
+          l.close();
+        } catch (IOException e) {
+          LOG.warn("calibrate: cannot release {}", l.holder(), e);
+        }
+      }
     }
-    Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
-    CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
-        totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed);
-    LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
-        + " in %.1f s", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
-        elapsed.toMillis() / 1000.0));
-    return result;
   }
 
   /**
-   * The merged calibration state of the given sequences (columns input_ids, n_tokens, order_key): a
-   * fixed global order (length, then the order key) cut into batches of {@code model.batch_size},
-   * spread over {@code spark.partitions}, captured per partition and tree-merged. Also the seam a
-   * refresh calibrates its new partitions through.
+   * The merged calibration state of the given sequences (columns {@value #BATCH_GROUP}, input_ids,
+   * n_tokens, order_key): each batch group (a corpus partition file) in a fixed order (length, then the
+   * order key) cut into batches of {@code model.batch_size}, spread over {@code spark.partitions},
+   * captured per partition and tree-merged. A batch never spans two files: the forward pass of a
+   * sequence depends in its last bits on the batch it runs in, so this keeps every file's batches, and so
+   * its contribution to the state, the same whichever job calibrates it. That is what makes
+   * calibrate(A) then refresh(B) equal calibrate(A ∪ B) bit for bit; and no batch depends on the
+   * partitioning. Also the seam a refresh calibrates its new partitions through.
    */
   public CalibrationState capture(Dataset<Row> input, long sequences, CalibrationGeometry geometry,
       CalibrationConfig cc) {
     Objects.requireNonNull(config, "config must be set before capture()");
+    SortedMap<String, Map<Integer, Long>> lengths = JobSupport.withJobGroup(spark, "thetacal-calibrate-count",
+        "calibrate: count " + sequences + " sequences by length", () -> lengthCounts(input));
+    return capture(input, lengths, geometry, cc).state();
+  }
+
+  /** The merged state, the batch plan, and the measured times of one capture. */
+  private record Captured(CalibrationState state, BatchPlan.Plan plan, Duration wall, Duration driverMerge,
+      Duration modelLoad) {
+  }
+
+  private Captured capture(Dataset<Row> input, SortedMap<String, Map<Integer, Long>> lengths,
+      CalibrationGeometry geometry, CalibrationConfig cc) {
     String modelId = config.model().id();
+    long sequences = lengths.values().stream().flatMap(m -> m.values().stream()).mapToLong(Long::longValue).sum();
     try (Progress progress = Progress.start(spark.sparkContext(), LOG, "calibrate", sequences,
         Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
       boolean tac = config.calibration().topKAtCalibrationFor(ExecutorModels.model(modelId).info().family());
       if (tac) {
         LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
       }
+      LongAccumulator modelLoad = spark.sparkContext().longAccumulator("calibrate.model_load_ns");
       CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),
-          progress.tokens());
+          progress.tokens(), modelLoad);
       int batchSize = config.model().batchSize();
       int partitions = config.spark().partitions();
+      BatchPlan.Plan plan = BatchPlan.plan(List.copyOf(lengths.values()), batchSize, partitions);
+      int parallelism = spark.sparkContext().defaultParallelism();
+      LOG.info("calibrate: {} batches of {} over {} partitions, {}..{} tokens per partition, {} cores{}",
+          (sequences + batchSize - 1) / batchSize, batchSize, partitions, plan.minTokens(), plan.maxTokens(),
+          parallelism, partitions % parallelism == 0 ? "" : "; 'spark.partitions' is not a multiple of the"
+              + " cores, so the last round of tasks leaves cores idle");
+      DriverTimedMerge merge = new DriverTimedMerge();
+      long t0 = System.nanoTime();
+      // Per group, in group order: the global index of its first row and the id of its first batch.
+      Map<String, long[]> starts = new HashMap<>();
+      long rowsBefore = 0;
+      long batchesBefore = 0;
+      for (Map.Entry<String, Map<Integer, Long>> g : lengths.entrySet()) {
+        long rows = g.getValue().values().stream().mapToLong(Long::longValue).sum();
+        starts.put(g.getKey(), new long[] {rowsBefore, batchesBefore});
+        rowsBefore += rows;
+        batchesBefore += (rows + batchSize - 1) / batchSize;
+      }
       byte[] merged = JobSupport.withJobGroup(spark, "thetacal-calibrate-capture",
           "calibrate: capture attention of " + sequences + " sequences with " + modelId, () ->
-              input.orderBy(col("n_tokens"), col("order_key")).select("input_ids").javaRDD()
+              input.orderBy(col(BATCH_GROUP), col("n_tokens"), col("order_key"))
+                  .select(BATCH_GROUP, "input_ids").javaRDD()
                   .zipWithIndex()
-                  .mapToPair(t -> new scala.Tuple2<>(t._2() / batchSize,
-                      new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(0)))))
-                  .groupByKey(partitions)
+                  .mapToPair(t -> {
+                    long[] start = starts.get(t._1().getString(0));
+                    return new scala.Tuple2<>(start[1] + (t._2() - start[0]) / batchSize,
+                        new scala.Tuple2<>(t._2(), toIntArray(t._1().getList(1))));
+                  })
+                  .groupByKey(plan.partitioner())
                   .mapPartitions(fn)
-                  .treeReduce(CalibrateJob::merge, 2));
+                  .treeReduce(merge, 2));
+      long d0 = System.nanoTime();
       CalibrationState state = CalibrationState.deserialize(merged);
+      long d1 = System.nanoTime();
       LOG.info(progress.line());
-      return state;
+      return new Captured(state, plan, Duration.ofNanos(d1 - t0), Duration.ofNanos(merge.driverNanos() + d1 - d0),
+          Duration.ofNanos(modelLoad.value()));
     } catch (RuntimeException e) {
       NonFiniteScoreException nf = find(e, NonFiniteScoreException.class);
       if (nf != null) {
@@ -329,6 +439,47 @@ public final class CalibrateJob {
             + nf.layer() + ", head " + nf.head() + ": " + nf.getMessage() + "; the model is broken", nf);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Sequences per length of each batch group, groups in the capture's order (a null length counts as 0,
+   * where the capture's sort puts it).
+   */
+  private static SortedMap<String, Map<Integer, Long>> lengthCounts(Dataset<Row> input) {
+    // Spark sorts strings by their UTF-8 bytes; the groups are kept in that order
+    SortedMap<String, Map<Integer, Long>> out = new TreeMap<>((x, y) -> Arrays.compareUnsigned(
+        x.getBytes(StandardCharsets.UTF_8), y.getBytes(StandardCharsets.UTF_8)));
+    for (Row r : input.groupBy(col(BATCH_GROUP), coalesce(col("n_tokens"), lit(0)).as("n")).count()
+        .collectAsList()) {
+      out.computeIfAbsent(r.getString(0), g -> new TreeMap<>()).put(((Number) r.get(1)).intValue(), r.getLong(2));
+    }
+    return out;
+  }
+
+  /**
+   * The merge of two serialized states, timing the calls made on the driver (outside any task): the final
+   * merge of the partial states that a tree aggregation hands the driver.
+   */
+  static final class DriverTimedMerge implements Function2<byte[], byte[], byte[]> {
+    private static final long serialVersionUID = 1L;
+    private final transient AtomicLong driverNanos = new AtomicLong();
+
+    @Override
+    public byte[] call(byte[] a, byte[] b) {
+      if (driverNanos == null || TaskContext.get() != null) {
+        return merge(a, b);
+      }
+      long t0 = System.nanoTime();
+      try {
+        return merge(a, b);
+      } finally {
+        driverNanos.addAndGet(System.nanoTime() - t0);
+      }
+    }
+
+    long driverNanos() {
+      return driverNanos.get();
     }
   }
 
@@ -361,7 +512,7 @@ public final class CalibrateJob {
   }
 
   static byte[] merge(byte[] a, byte[] b) {
-    return CalibrationState.deserialize(a).merge(CalibrationState.deserialize(b)).serialize();
+    return CalibrationState.deserialize(a).mergeSerialized(b).serialize();
   }
 
   static String placementDir(Placement p) {
@@ -419,7 +570,7 @@ public final class CalibrateJob {
 
   private List<int[]> holdout(Dataset<Row> checked, int max, long seed) {
     List<Row> rows = checked.filter(col("split").equalTo("holdout").and(col("reject_reason").isNull()))
-        .orderBy(sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"), col("seq_id")), 256))
+        .orderBy(JobSupport.orderKey(seed, col("dataset")))
         .select("input_ids").limit(max).collectAsList();
     List<int[]> out = new ArrayList<>(rows.size());
     for (Row r : rows) {

@@ -19,7 +19,8 @@ import scala.Tuple2;
 /**
  * Executor side of calibration: runs the partition's batches through the model (loaded once per
  * executor JVM by {@link ExecutorModels}), with one {@link CalibrationState} capturing every attention
- * row, and emits the state's bytes. Batches arrive whole and fixed (batch number → (global sequence
+ * row, and emits the state's bytes. The time spent obtaining the model (a load and warm-up on a fresh
+ * executor JVM, nothing once cached) goes to an accumulator, to tell one-time costs from capture. Batches arrive whole and fixed (batch number → (global sequence
  * index, token ids)): a forward pass's floating-point results may depend on what else is in its batch,
  * so batches must not depend on the partitioning for the thresholds to be bitwise reproducible. With
  * top-k at calibration each batch runs once per k of the grid, every layer with exact top-k, and each
@@ -48,15 +49,18 @@ final class CalibratePartition
   private final boolean topKAtCalibration;
   private final LongAccumulator sequencesDone;
   private final LongAccumulator tokensDone;
+  private final LongAccumulator modelLoadNanos;
 
   CalibratePartition(String modelId, CalibrationGeometry geometry, CalibrationConfig config,
-      boolean topKAtCalibration, LongAccumulator sequencesDone, LongAccumulator tokensDone) {
+      boolean topKAtCalibration, LongAccumulator sequencesDone, LongAccumulator tokensDone,
+      LongAccumulator modelLoadNanos) {
     this.modelId = modelId;
     this.geometry = geometry;
     this.config = config;
     this.topKAtCalibration = topKAtCalibration;
     this.sequencesDone = sequencesDone;
     this.tokensDone = tokensDone;
+    this.modelLoadNanos = modelLoadNanos;
   }
 
   @Override
@@ -64,7 +68,9 @@ final class CalibratePartition
     if (!batches.hasNext()) {
       return Collections.emptyIterator();
     }
+    long t0 = System.nanoTime();
     TransformerModel model = ExecutorModels.model(modelId);
+    modelLoadNanos.add(System.nanoTime() - t0);
     CalibrationState state = new CalibrationState(geometry, config);
     while (batches.hasNext()) {
       List<Tuple2<Long, int[]>> members = new ArrayList<>();

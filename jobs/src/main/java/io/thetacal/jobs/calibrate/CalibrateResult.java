@@ -20,6 +20,7 @@ import java.util.Map;
  * @param calibratedCells (layer, head, bucket, k) cells with at least one row, per placement
  * @param holdout the in-domain check per placement (absent when skipped)
  * @param elapsed wall time of the job
+ * @param timings where that time went: capture, driver-side merge and threshold derivation, model loads
  */
 public record CalibrateResult(
     String version,
@@ -33,12 +34,19 @@ public record CalibrateResult(
     long stateBytes,
     Map<Placement, Long> calibratedCells,
     Map<Placement, HoldoutCheck.Result> holdout,
-    Duration elapsed) {
+    Duration elapsed,
+    CalibrateTimings timings) {
 
   public CalibrateResult {
     directories = Map.copyOf(directories);
     calibratedCells = Map.copyOf(calibratedCells);
     holdout = Map.copyOf(holdout);
+    java.util.Objects.requireNonNull(timings, "timings");
+  }
+
+  /** The driver-side merge and threshold derivation as a fraction of the whole job's wall time. */
+  public double driverShare() {
+    return (double) timings.driverSide().toNanos() / Math.max(elapsed.toNanos(), 1);
   }
 
   /** Tokens per second of wall time. */

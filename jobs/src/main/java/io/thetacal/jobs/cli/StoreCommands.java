@@ -1,16 +1,19 @@
 package io.thetacal.jobs.cli;
 
 import io.thetacal.attention.Placement;
-import io.thetacal.io.RefreshResult;
-import io.thetacal.io.RefreshSettings;
 import io.thetacal.io.StoreLock;
 import io.thetacal.io.ThresholdStore;
 import io.thetacal.io.VersionRecord;
+import io.thetacal.jobs.config.ConfigException;
+import io.thetacal.jobs.config.ConfigLoader;
+import io.thetacal.jobs.config.ThetacalConfig;
 import io.thetacal.jobs.refresh.RefreshJob;
+import io.thetacal.jobs.refresh.RefreshJobResult;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,11 +23,12 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code thetacal refresh | versions | promote VERSION | rollback}: thin adapters over the threshold
- * store of one placement ({@code <output>/thresholds/<placement>/}, where calibrate publishes).
- * The store is named by a refresh config ({@code --conf conf/refresh.yaml}: its output and placement)
- * or by {@code --out DIR [--placement pre_softmax|post_softmax]}. Exit codes: 0 published, nothing
- * new, or switched; 1 error; 2 bad usage or configuration; 3 the gate rejected the candidate; 4 the
- * store lock is held by another process.
+ * stores ({@code <output.root>/thresholds/<placement>/}, where calibrate publishes). They read the same
+ * configuration as every job ({@code --conf FILE} merged over the embedded default, {@code --set
+ * key=value}, {@code --out DIR}); {@code --placement P} picks one placement's store (versions, promote and
+ * rollback default to the first refreshed placement; refresh refreshes {@code refresh.placements}). Exit
+ * codes: 0 published, nothing new, or switched; 1 error; 2 bad usage or configuration; 3 the gate
+ * rejected a candidate; 4 a store lock is held by another process (the message names it).
  */
 final class StoreCommands {
   static final int REJECTED = 3;
@@ -42,25 +46,35 @@ final class StoreCommands {
     String outDir = null;
     String placement = null;
     String version = null;
+    List<String> sets = new ArrayList<>();
+    boolean printConfig = false;
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
+      String value = null;
+      int eq = a.indexOf('=');
+      if (a.startsWith("--") && eq > 0) {
+        value = a.substring(eq + 1);
+        a = a.substring(0, eq);
+      }
       switch (a) {
         case "--help", "-h" -> {
           out.print(Thetacal.usage());
           return 0;
         }
-        case "--conf", "--out", "--placement" -> {
-          if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
-            err.println("thetacal " + command + ": option " + a + " needs a value");
-            return 2;
+        case "--print-config" -> printConfig = true;
+        case "--conf", "--out", "--placement", "--set" -> {
+          if (value == null) {
+            if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
+              err.println("thetacal " + command + ": option " + a + " needs a value");
+              return 2;
+            }
+            value = args.get(++i);
           }
-          String v = args.get(++i);
-          if (a.equals("--conf")) {
-            conf = v;
-          } else if (a.equals("--out")) {
-            outDir = v;
-          } else {
-            placement = v;
+          switch (a) {
+            case "--conf" -> conf = value;
+            case "--out" -> outDir = value;
+            case "--set" -> sets.add(value);
+            default -> placement = value;
           }
         }
         default -> {
@@ -78,36 +92,37 @@ final class StoreCommands {
       err.println("thetacal promote: which version? usage: thetacal promote VERSION (see 'thetacal versions')");
       return 2;
     }
-    RefreshSettings settings = null;
+    ThetacalConfig config;
     Path output;
-    Placement p;
+    Placement p = null;
     try {
-      if (conf != null) {
-        settings = RefreshSettings.read(Path.of(conf));
+      config = ConfigLoader.load(conf == null ? null : Path.of(conf), sets);
+      if (outDir != null) {
+        config = config.withOutputRoot(outDir);
       }
-      if (command.equals("refresh") && settings == null) {
-        err.println("thetacal refresh: --conf conf/refresh.yaml is required");
-        return 2;
+      if (printConfig) {
+        out.print(ConfigLoader.toYaml(config));
+        return 0;
       }
-      output = outDir != null ? Path.of(outDir) : settings != null ? Path.of(settings.output()) : null;
-      if (output == null) {
-        err.println("thetacal " + command + ": name the store with --conf conf/refresh.yaml or --out DIR");
-        return 2;
+      output = RefreshJob.localRoot(config.output().root());
+      if (placement != null) {
+        try {
+          p = Placement.valueOf(placement.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+          throw new ConfigException("'--placement' is set to '" + placement
+              + "' but must be pre_softmax or post_softmax");
+        }
       }
-      p = placement != null ? Placement.valueOf(placement.toUpperCase(Locale.ROOT))
-          : settings != null ? settings.placement() : Placement.PRE_SOFTMAX;
-    } catch (IllegalArgumentException e) {
-      err.println("thetacal " + command + ": '--placement' is set to '" + placement
-          + "' but must be pre_softmax or post_softmax");
-      return 2;
-    } catch (IOException e) {
+    } catch (ConfigException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 2;
     }
-    ThresholdStore store = RefreshJob.store(output, p, Clock.systemUTC());
+    Placement one = p != null ? p
+        : config.refresh().placementsOr(config.calibration().placements()).get(0);
+    ThresholdStore store = RefreshJob.store(output, one, Clock.systemUTC());
     try {
       return switch (command) {
-        case "refresh" -> refresh(settings, outDir, out, err);
+        case "refresh" -> refresh(config, p, out, err);
         case "versions" -> versions(store, out);
         case "promote" -> {
           String before = store.current().orElse("none");
@@ -125,30 +140,43 @@ final class StoreCommands {
     } catch (StoreLock.LockedException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return LOCKED;
+    } catch (ConfigException e) {
+      err.println("thetacal " + command + ": " + e.getMessage());
+      return 2;
     } catch (IOException | RuntimeException e) {
+      StoreLock.LockedException locked = Thetacal.cause(e, StoreLock.LockedException.class);
+      if (locked != null) {
+        err.println("thetacal " + command + ": " + locked.getMessage());
+        return LOCKED;
+      }
       err.println("thetacal " + command + ": " + e.getMessage());
       return 1;
     }
   }
 
-  private static int refresh(RefreshSettings s, String outDir, PrintStream out, PrintStream err)
+  private static int refresh(ThetacalConfig config, Placement only, PrintStream out, PrintStream err)
       throws IOException {
-    if (outDir != null) {
-      s = new RefreshSettings(s.model(), outDir, s.datasets(), s.textColumn(), s.holdout(), s.placement(),
-          s.gate(), s.retention(), s.seed(), s.calibration());
-    }
     SparkSession spark = SparkSession.builder().appName("thetacal refresh").getOrCreate();
-    RefreshResult r = new RefreshJob(spark).settings(s).execute();
-    r.warnings().forEach(w -> err.println("thetacal refresh: warning: " + w));
-    out.println("refresh: " + r.message());
-    if (!r.pruned().isEmpty()) {
-      out.println("  pruned: " + String.join(", ", r.pruned()));
+    RefreshJob job = new RefreshJob(spark).config(config);
+    if (only != null) {
+      job.placements(List.of(only));
     }
-    if (!r.removedPartitions().isEmpty()) {
-      out.println("  no longer in the corpus (their rows stay in the state): " + r.removedPartitions().size()
-          + " partitions");
-    }
-    return r.outcome() == RefreshResult.Outcome.REJECTED ? REJECTED : 0;
+    RefreshJobResult result = job.execute();
+    result.placements().forEach((placement, r) -> {
+      String name = placement.name().toLowerCase(Locale.ROOT);
+      r.warnings().forEach(w -> err.println("thetacal refresh: warning: " + name + ": " + w));
+      out.println("refresh " + name + ": " + r.message());
+      if (!r.pruned().isEmpty()) {
+        out.println("  pruned: " + String.join(", ", r.pruned()));
+      }
+      if (!r.removedPartitions().isEmpty()) {
+        out.println("  no longer in the corpus (their rows stay in the state): " + r.removedPartitions().size()
+            + " partitions");
+      }
+    });
+    out.printf(Locale.ROOT, "refresh: %s in %.1f s%n", result.nothingNew() ? "nothing new, nothing published"
+        : result.calibratedSequences() + " new sequences calibrated", result.elapsed().toMillis() / 1000.0);
+    return result.anyRejected() ? REJECTED : 0;
   }
 
   private static int versions(ThresholdStore store, PrintStream out) throws IOException {

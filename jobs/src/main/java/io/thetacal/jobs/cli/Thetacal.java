@@ -24,7 +24,8 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The command line: {@code thetacal JOB --conf conf/FILE.yaml [--out DIR] [--set key=value ...]}. It only
  * parses arguments, runs the job and prints its result; the jobs themselves live in
- * {@link ThetacalJobs}. Exit codes: 0 success, 1 the job failed, 2 bad usage or configuration.
+ * {@link ThetacalJobs}. Exit codes: 0 success, 1 the job failed, 2 bad usage or configuration, 3 a refresh's
+ * gate rejected its candidate, 4 a threshold store is locked by another run (the message names it).
  */
 public final class Thetacal {
   /** Subcommands and what they do, in help order. */
@@ -106,7 +107,24 @@ public final class Thetacal {
         | io.thetacal.attention.NonFiniteScoreException e) {
       err.println("thetacal " + command + ": " + e.getMessage());
       return 1;
+    } catch (RuntimeException e) {
+      io.thetacal.io.StoreLock.LockedException locked = cause(e, io.thetacal.io.StoreLock.LockedException.class);
+      if (locked == null) {
+        throw e;
+      }
+      err.println("thetacal " + command + ": " + locked.getMessage());
+      return StoreCommands.LOCKED;
     }
+  }
+
+  /** The first cause of {@code t} (itself included) of the given type, or null. */
+  static <T extends Throwable> T cause(Throwable t, Class<T> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return type.cast(c);
+      }
+    }
+    return null;
   }
 
   private static int ingest(SparkSession spark, ThetacalConfig config, Options o, PrintStream out) {
@@ -236,10 +254,9 @@ public final class Thetacal {
     sb.append("  --version NAME      version to publish (default: UTC time, e.g. v20261123T104500Z)\n");
     sb.append("run:\n");
     sb.append("  --version NAME      base version name (one version per calibration dataset: NAME-DATASET)\n");
-    sb.append("refresh --conf conf/refresh.yaml | versions | promote VERSION | rollback:\n");
-    sb.append("  --conf FILE         a refresh config (conf/refresh.yaml): its output root and placement\n");
-    sb.append("  --out DIR           output root (versions, promote, rollback without a refresh config)\n");
-    sb.append("  --placement P       pre_softmax (default) or post_softmax\n");
+    sb.append("refresh | versions | promote VERSION | rollback (same --conf, --out, --set as the other jobs):\n");
+    sb.append("  --placement P       one placement's store: pre_softmax or post_softmax (refresh: default\n");
+    sb.append("                      refresh.placements; the others: the first of them)\n");
     sb.append("  exit codes: 0 published / nothing new / switched, 3 rejected by the gate, 4 store locked\n");
     sb.append("ingest:\n");
     sb.append("  --dataset NAME      ingest only this dataset (repeatable)\n");

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Everything a thetacal job reads: the model, the corpora, ingest, calibration, report, Spark and output
- * settings.
+ * Everything a thetacal job reads: the model, the corpora, ingest, calibration, report, refresh, Spark and
+ * output settings.
  * Built by {@link ConfigLoader} from the embedded {@code default.yaml}, a user file and {@code --set}
  * overrides, and validated as a whole, so that a job never starts on a half-valid configuration.
  */
@@ -16,6 +16,7 @@ public record ThetacalConfig(
     IngestSettings ingest,
     CalibrationSettings calibration,
     ReportSettings report,
+    RefreshSettings refresh,
     SparkSettings spark,
     OutputSettings output) {
 
@@ -31,7 +32,8 @@ public record ThetacalConfig(
   }
 
   public ThetacalConfig withOutputRoot(String root) {
-    return new ThetacalConfig(model, corpora, ingest, calibration, report, spark, new OutputSettings(root));
+    return new ThetacalConfig(model, corpora, ingest, calibration, report, refresh, spark,
+        new OutputSettings(root));
   }
 
   /** The same configuration calibrating on other datasets. */
@@ -39,7 +41,7 @@ public record ThetacalConfig(
     CalibrationSettings c = calibration;
     return new ThetacalConfig(model, corpora, ingest, new CalibrationSettings(datasets, c.kGrid(), c.sigmaAdd(),
         c.placements(), c.estimator(), c.topKAtCalibration(), c.maxSequences(), c.holdoutSequences()), report,
-        spark, output);
+        refresh, spark, output);
   }
 
   void validate(Problems p) {
@@ -70,6 +72,10 @@ public record ThetacalConfig(
     }
     if (!p.missing("report", report)) {
       report.validate("report", p, corpora == null ? Set.of() : names());
+    }
+    if (!p.missing("refresh", refresh)) {
+      refresh.validate("refresh", p, corpora == null ? Set.of() : names(),
+          calibration == null ? null : calibration.placements());
     }
     if (!p.missing("spark", spark)) {
       spark.validate("spark", p);

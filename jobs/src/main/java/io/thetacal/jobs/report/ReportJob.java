@@ -1,9 +1,6 @@
 package io.thetacal.jobs.report;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat_ws;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sha2;
 
 import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationGeometry;
@@ -85,6 +82,8 @@ public final class ReportJob {
       .add("attention_fraction", DataTypes.DoubleType, false)
       .add("v_row_fraction", DataTypes.DoubleType, false)
       .add("output_rel_error", DataTypes.DoubleType, false)
+      .add("attention_rel_error", DataTypes.DoubleType, false)
+      .add("attention_rel_error_per_layer", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
       .add("quality_loss", DataTypes.DoubleType, false)
       .add("mean_cosine", DataTypes.DoubleType, true)
       .add("mrr_dense", DataTypes.DoubleType, true)
@@ -124,6 +123,7 @@ public final class ReportJob {
   public ReportResult execute() {
     Objects.requireNonNull(config, "config must be set before execute()");
     long t0 = System.nanoTime();
+    Phases phases = new Phases();
     String root = outputRoot != null ? outputRoot : config.output().root();
     Path localRoot = localPath(root);
     ReportSettings rs = config.report();
@@ -131,6 +131,7 @@ public final class ReportJob {
     String modelId = config.model().id();
     TransformerModel model = ExecutorModels.model(modelId);
     ModelInfo info = model.info();
+    phases.end("model load");
 
     for (int i = 0; i < rs.ks().size(); i++) {
       if (!cs.kGrid().contains(rs.ks().get(i))) {
@@ -139,7 +140,9 @@ public final class ReportJob {
       }
     }
     List<Published> published = published(localRoot, cs.placements(), modelId, info.contentHash());
+    phases.end("threshold tables and calibration histograms");
     List<ReportEvaluator.EvalDataset> datasets = evaluationDatasets(root, rs, info);
+    phases.end("holdout sample (Spark)");
     ReportEvaluator.Grid grid = new ReportEvaluator.Grid(rs.ks(), cs.placements(), rs.compensations(),
         rs.topK());
     for (Published p : published) {
@@ -158,6 +161,7 @@ public final class ReportJob {
     ReportEvaluator.Result measured = JobSupport.withJobGroup(spark, "thetacal-report-evaluate",
         "report: evaluate " + tables.size() + " threshold tables", () ->
             new ReportEvaluator(model, config.model().batchSize()).evaluate(tables, datasets, grid));
+    phases.end("forward passes and metrics");
 
     Gates gates = new Gates(rs.gates().maxKeptDeviation(), rs.gates().maxQualityLoss());
     int focusK = rs.ks().get(0);
@@ -186,7 +190,9 @@ public final class ReportJob {
         measured.drift(), 10, curves, focusK, focusPlacement, focusCompensation, versions, inputs);
 
     Path dir = localRoot.resolve("report");
+    phases.end("judge and assemble");
     Path html = HtmlReport.write(data, dir);
+    phases.end("report.html and report.json");
     Path parquet = dir.resolve("report.parquet");
     Map<String, String> versionOf = new LinkedHashMap<>();
     published.forEach(p -> versionOf.put(p.calibration() + "/" + p.placement(), p.version()));
@@ -196,12 +202,46 @@ public final class ReportJob {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write " + parquet, e);
     }
+    phases.end("report.parquet (Spark)");
     Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
+    ReportEvaluator.Timing tm = measured.timing();
+    LOG.info(String.format(Locale.ROOT, "report timing (wall s / process CPU s): %s; within the forward"
+        + " passes: dense %.1f / %.1f, sparse %.1f / %.1f, comparison %.1f / %.1f", phases,
+        tm.denseWallSeconds(), tm.denseCpuSeconds(), tm.sparseWallSeconds(), tm.sparseCpuSeconds(),
+        tm.compareWallSeconds(), tm.compareCpuSeconds()));
     LOG.info(String.format(Locale.ROOT, "report: %d cells (%d pass), %d forward passes, %.1f s -> %s",
         data.summary().cells(), data.summary().passed(), measured.forwardPasses(),
         elapsed.toMillis() / 1000.0, html));
     return new ReportResult(html.toString(), dir.resolve(HtmlReport.JSON_FILE).toString(), parquet.toString(),
         thresholdDirs, data.summary().cells(), data.summary().passed(), measured.forwardPasses(), elapsed);
+  }
+
+  /** Wall and process CPU time of the job's phases, for its log. */
+  private static final class Phases {
+    private static final com.sun.management.OperatingSystemMXBean OS =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+            instanceof com.sun.management.OperatingSystemMXBean b ? b : null;
+    private final StringBuilder text = new StringBuilder();
+    private long wall = System.nanoTime();
+    private long cpu = cpu();
+
+    private static long cpu() {
+      return OS == null ? -1 : OS.getProcessCpuTime();
+    }
+
+    void end(String phase) {
+      long w = System.nanoTime();
+      long c = cpu();
+      text.append(text.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%s %.1f / %s", phase,
+          (w - wall) / 1e9, c < 0 || cpu < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", (c - cpu) / 1e9)));
+      wall = w;
+      cpu = c;
+    }
+
+    @Override
+    public String toString() {
+      return text.toString();
+    }
   }
 
   /** The newest complete version per calibration dataset (set) and placement. */
@@ -308,13 +348,13 @@ public final class ReportJob {
         () -> spark.read().parquet(corpora)
             .filter(col("dataset").isin(ingested.toArray()).and(col("split").equalTo("holdout"))
                 .and(col("n_tokens").leq(info.maxPositions())))
-            .withColumn("order_key", sha2(concat_ws("#", lit(seed), col("dataset"), col("doc_id"),
-                col("seq_id")), 256))
+            .withColumn("order_key", JobSupport.orderKey(seed, col("dataset")))
             .withColumn("rank", org.apache.spark.sql.functions.row_number().over(
                 org.apache.spark.sql.expressions.Window.partitionBy("dataset").orderBy("order_key")))
             .filter(col("rank").leq(rs.maxSequences()))
-            .orderBy("dataset", "order_key")
-            .select("dataset", "input_ids").collectAsList());
+            .select("dataset", "input_ids", "order_key").collectAsList());
+    // Ordered here rather than by a global sort in Spark, which costs a sampling job and a shuffle.
+    rows = rows.stream().sorted(Comparator.comparing((Row r) -> r.getString(2))).toList();
     Map<String, List<int[]>> byDataset = new LinkedHashMap<>();
     ingested.forEach(n -> byDataset.put(n, new ArrayList<>()));
     for (Row r : rows) {
@@ -391,7 +431,8 @@ public final class ReportJob {
         c.compensation().name().toLowerCase(Locale.ROOT), c.method().name().toLowerCase(Locale.ROOT),
         c.crossDomain(), c.kept().rows(), c.kept().mean(), c.kept().p5(), c.kept().p95(),
         c.kept().perLayerMean().toArray(new Double[0]), c.attentionFraction(), c.vRowFraction(),
-        c.outputRelError(), c.quality().loss(), cosine, mrrDense, mrrSparse, nllDense, nllSparse, top1,
+        c.outputRelError(), c.attentionRelError(), c.attentionRelErrorPerLayer().toArray(new Double[0]),
+        c.quality().loss(), cosine, mrrDense, mrrSparse, nllDense, nllSparse, top1,
         c.verdict().pass(), c.verdict().reason(),
         c.placement() == null ? null : versionOf.get(c.calibrationDataset() + "/" + c.placement()));
   }

@@ -14,6 +14,16 @@ public final class JobSupport {
   private JobSupport() {
   }
 
+  /**
+   * The seeded order key of an ingested sequence (columns doc_id, seq_id) of {@code dataset}: calibrate,
+   * refresh and report all sample and order sequences by it, so they agree on which sequence comes first.
+   */
+  public static org.apache.spark.sql.Column orderKey(long seed, org.apache.spark.sql.Column dataset) {
+    return org.apache.spark.sql.functions.sha2(org.apache.spark.sql.functions.concat_ws("#",
+        org.apache.spark.sql.functions.lit(seed), dataset, org.apache.spark.sql.functions.col("doc_id"),
+        org.apache.spark.sql.functions.col("seq_id")), 256);
+  }
+
   /** Runs {@code body} with a named Spark job group (shown in the UI and the event log). */
   public static <T> T withJobGroup(SparkSession spark, String groupId, String description,
       java.util.function.Supplier<T> body) {

@@ -83,19 +83,23 @@ class CalibrateJobTest {
     CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration());
     CalibrationGeometry geometry = CalibrationGeometry.of(model.info());
     ReferenceCalibrator reference = new ReferenceCalibrator(geometry, cc);
-    // The same fixed batches as the job: (length, seeded hash) order cut every batch_size sequences.
-    List<Row> ordered = spark.read().parquet(root + "/corpora").filter("split = 'calibration'")
-        .selectExpr("input_ids", "n_tokens", "sha2(concat_ws('#', " + config().ingest().seed()
+    // The same fixed batches as the job: per partition file, (length, seeded hash) order cut every
+    // batch_size sequences.
+    List<Row> ordered = spark.read().parquet(root + "/corpora")
+        .selectExpr("*", "concat_ws('/', dataset, _metadata.file_name) as file").filter("split = 'calibration'")
+        .selectExpr("file", "input_ids", "n_tokens", "sha2(concat_ws('#', " + config().ingest().seed()
             + ", dataset, doc_id, seq_id), 256) as order_key")
-        .orderBy("n_tokens", "order_key").collectAsList();
+        .orderBy("file", "n_tokens", "order_key").collectAsList();
     int batchSize = config().model().batchSize();
-    for (int i = 0; i < ordered.size(); i += batchSize) {
-      List<int[]> batch = new ArrayList<>();
-      for (Row r : ordered.subList(i, Math.min(ordered.size(), i + batchSize))) {
-        batch.add(r.getList(0).stream().mapToInt(x -> (Integer) x).toArray());
+    List<int[]> batch = new ArrayList<>();
+    for (int i = 0; i < ordered.size(); i++) {
+      batch.add(ordered.get(i).getList(1).stream().mapToInt(x -> (Integer) x).toArray());
+      if (batch.size() == batchSize || i + 1 == ordered.size()
+          || !ordered.get(i + 1).getString(0).equals(ordered.get(i).getString(0))) {
+        model.forward(new ForwardRequest(batch, io.thetacal.attention.AttentionMode.dense(), reference, false,
+            false));
+        batch = new ArrayList<>();
       }
-      model.forward(new ForwardRequest(batch, io.thetacal.attention.AttentionMode.dense(), reference, false,
-          false));
     }
     CalibrationState state = StateFiles.read(Path.of(one.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin"));
     for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
@@ -154,6 +158,21 @@ class CalibrateJobTest {
     var check = r.holdout().get(Placement.PRE_SOFTMAX);
     assertTrue(check != null && !check.entries().isEmpty());
     assertTrue(r.stateBytes() > 0 && r.rowsObserved() > 0);
+  }
+
+  @Test
+  void driverSideMergeAndThresholdTimesAreMeasuredInsideTheJob() {
+    CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config("spark.partitions=4",
+        "calibration.holdout_sequences=0")).outputRoot(root).version("timed").execute();
+    CalibrateTimings t = r.timings();
+    assertEquals(4, t.partitions());
+    assertTrue(t.driverMerge().toNanos() > 0 && t.thresholds().toNanos() > 0, t.toString());
+    assertTrue(t.driverMerge().compareTo(t.capture()) < 0, t.toString());
+    assertTrue(t.capture().plus(t.thresholds()).compareTo(r.elapsed()) <= 0, t + " in " + r.elapsed());
+    assertTrue(r.driverShare() > 0 && r.driverShare() < 1, "share " + r.driverShare());
+    // balanced by tokens: partitions differ by at most one batch of 8 sequences of <= 48 tokens
+    assertTrue(t.maxPartitionTokens() - t.minPartitionTokens() <= 8 * 48, t.toString());
+    assertTrue(t.minPartitionTokens() * 4 <= r.tokens() && t.maxPartitionTokens() * 4 >= r.tokens(), t.toString());
   }
 
   @Test

@@ -37,14 +37,25 @@ public final class StandaloneCluster implements AutoCloseable {
   private final List<Path> shipJars = new ArrayList<>();
   private final Path appJar;
 
-  /** Starts a master and {@code workers} workers with {@code coresPerWorker} cores each. */
+  /**
+   * Starts a master and {@code workers} workers with {@code coresPerWorker} cores each, for the jobs
+   * module in the working directory (as Maven runs its tests).
+   */
   public StandaloneCluster(Path dir, int workers, int coresPerWorker) throws IOException, InterruptedException {
+    this(Path.of(""), dir, workers, coresPerWorker);
+  }
+
+  /** As above, for the jobs module at {@code moduleDir} (its build output supplies the jars). */
+  public StandaloneCluster(Path moduleDir, Path dir, int workers, int coresPerWorker)
+      throws IOException, InterruptedException {
     this.dir = dir;
-    Path module = Path.of("").toAbsolutePath();
+    Path module = moduleDir.toAbsolutePath().normalize();
     List<String> sparkCp = readClasspath(module.resolve("spark-classpath/target/spark.txt"));
     List<String> appCp = readClasspath(module.resolve("target/classpath/app.txt"));
-    Set<String> testCp = new LinkedHashSet<>(Arrays.asList(
-        System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+    Set<String> testCp = new LinkedHashSet<>();
+    for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      testCp.add(Path.of(e).toAbsolutePath().normalize().toString());
+    }
 
     sparkHome = dir.resolve("spark-home");
     Path jars = Files.createDirectories(sparkHome.resolve("jars"));
@@ -68,7 +79,7 @@ public final class StandaloneCluster implements AutoCloseable {
       if (!Files.isDirectory(p) && sparkArtifacts.contains(p.getParent().getParent())) {
         continue;
       }
-      if (!testCp.contains(e)) {
+      if (!testCp.contains(p.toAbsolutePath().normalize().toString())) {
         throw new IllegalStateException("Application jar " + e + " is not on the test classpath");
       }
       shipJars.add(Files.isDirectory(p) ? jarOf(p, dir.resolve("ship").resolve(p.getParent().getParent()
@@ -104,6 +115,11 @@ public final class StandaloneCluster implements AutoCloseable {
 
   public String masterUrl() {
     return masterUrl;
+  }
+
+  /** The thin application jar (the jobs module's classes). */
+  public Path appJar() {
+    return appJar;
   }
 
   /** The jars passed with --jars: the application's dependencies that Spark lacks. */

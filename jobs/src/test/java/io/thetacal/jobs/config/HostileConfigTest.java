@@ -84,7 +84,13 @@ class HostileConfigTest {
       Map.entry("report.compensations[2]", new String[] {"none", "unique"}),
       Map.entry("report.max_sequences", new String[] {"0", "> 0"}),
       Map.entry("report.gates.max_kept_deviation", new String[] {"0", "> 0"}),
-      Map.entry("report.gates.max_quality_loss", new String[] {"-1", ">= 0"})));
+      Map.entry("report.gates.max_quality_loss", new String[] {"-1", ">= 0"}),
+      Map.entry("refresh.text_column", new String[] {" ", "a non-empty string"}),
+      Map.entry("refresh.holdout_sequences", new String[] {"0", "> 0"}),
+      Map.entry("refresh.gate_k", new String[] {"-16", "> 0"}),
+      Map.entry("refresh.gate_compensation.pre_softmax", new String[] {"middle", "one of"}),
+      Map.entry("refresh.gate_compensation.post_softmax", new String[] {"sdc_exact", "none or vmc"}),
+      Map.entry("refresh.retention", new String[] {"1", ">= 2"})));
 
   /** Keys where every value of the right type is allowed (or checked only when the job runs). */
   private static final List<String> NO_RANGE = List.of(

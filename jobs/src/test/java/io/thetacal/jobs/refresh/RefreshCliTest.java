@@ -69,24 +69,17 @@ class RefreshCliTest {
     assertEquals(0, cli("ingest", "--conf", conf.toString(), "--out", out.toString()), stderr);
     assertEquals(0, cli("calibrate", "--conf", conf.toString(), "--out", out.toString(), "--version", "v1"),
         stderr);
+    // The calibration's own config plus a refresh section: the same schema, the same settings.
     refreshConf = tmp.resolve("refresh.yaml");
-    Files.writeString(refreshConf, """
-        model: all-minilm-l6-v2
-        output: %s
-        datasets:
-          ep-en: %s
-        holdout:
-          ep-de: %s
-        placement: PRE_SOFTMAX
-        gate: {k: 4, maxKeptDeviation: 5.0, maxQualityLoss: 1.0}
-        retention: 5
-        calibration:
-          kGrid: [4, 8]
-          sigmaAdd: 0.1
-          placements: [PRE_SOFTMAX, POST_SOFTMAX]
-          estimator: MEAN_STD
-        """.formatted(out, out.resolve("corpora").resolve("dataset=ep-en"),
-        out.resolve("corpora").resolve("dataset=ep-de")));
+    Files.writeString(refreshConf, CONF + """
+        refresh:
+          holdout: [ep-de]
+          gate_k: 4
+          placements: [pre_softmax]
+          retention: 5
+        report: {gates: {max_kept_deviation: 5.0, max_quality_loss: 1.0}}
+        output: {root: %s}
+        """.formatted(out));
     assertTrue(spark != null);
   }
 
@@ -115,7 +108,7 @@ class RefreshCliTest {
     Files.copy(part, out.resolve("corpora").resolve("dataset=ep-en").resolve("part-new-00000.parquet"));
 
     assertEquals(0, cli("refresh", "--conf", refreshConf.toString()), stdout + stderr);
-    assertTrue(stdout.contains("refresh: published v"), stdout);
+    assertTrue(stdout.contains("refresh pre_softmax: published v"), stdout);
     assertTrue(stdout.contains("with 1 new partitions"), stdout);
     assertTrue(stdout.contains("current was v1, gate 'report' passed"), stdout);
     ThresholdStore store = RefreshJob.store(out, Placement.PRE_SOFTMAX, Clock.systemUTC());

@@ -122,13 +122,34 @@ class ReportJobTest {
   }
 
   @Test
+  void everyCellCarriesThePerLayerAttentionOutputErrorAndItsMean() throws Exception {
+    List<Row> rows = spark.read().parquet(out.resolve("report").resolve("report.parquet").toString())
+        .collectAsList();
+    for (Row r : rows) {
+      List<Double> perLayer = r.getList(r.fieldIndex("attention_rel_error_per_layer"));
+      assertEquals(6, perLayer.size(), "one per layer of all-MiniLM-L6-v2: " + r);
+      for (double e : perLayer) {
+        assertTrue(e >= 0 && e < 2, r.toString());
+      }
+      double mean = perLayer.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+      assertEquals(mean, (double) r.getAs("attention_rel_error"), 1e-12, r.toString());
+      // every sequence has at least 16 tokens (ingest.chunking.min_tokens), more than k: every cell prunes
+      assertTrue(mean > 0, r.toString());
+    }
+    JsonNode cell = new ObjectMapper().readTree(out.resolve("report").resolve("report.json").toFile())
+        .path("cells").get(0);
+    assertEquals(6, cell.path("attentionRelErrorPerLayer").size(), cell.toString());
+    assertTrue(cell.path("attentionRelError").asDouble() > 0, cell.toString());
+  }
+
+  @Test
   void jsonAndHtmlCarryTheCellsAndCharts() throws Exception {
     JsonNode json = new ObjectMapper().readTree(out.resolve("report").resolve("report.json").toFile());
     assertEquals(44, json.path("cells").size());
     assertTrue(json.path("inputs").toString().contains("v1-ep-en"), json.path("inputs").toString());
     String html = Files.readString(out.resolve("report").resolve("report.html"));
     for (String id : List.of("heatmap-kept", "threshold-curves", "drift-ranking", "quality-sparsity",
-        "compensation")) {
+        "compensation", "attention-error-layers")) {
       assertTrue(html.contains("id=\"" + id + "\""), id);
     }
     assertTrue(html.contains("ep-de"));

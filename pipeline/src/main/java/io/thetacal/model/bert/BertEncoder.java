@@ -3,11 +3,13 @@ package io.thetacal.model.bert;
 import io.thetacal.attention.AttentionKernel;
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Gemm;
 import io.thetacal.model.ModelInfo;
+import io.thetacal.model.PackedGemm;
 import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TextTokenizer;
 import io.thetacal.model.TransformerModel;
@@ -16,13 +18,17 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
  * A BERT-family encoder forward pass in Java, with every attention row going through the shared
  * {@link AttentionKernel}. Sequences of a batch are packed back to back without padding: each sequence
  * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
- * length. Matrix products use {@link Gemm}; work is split over {@code threads} (rows of the projections,
+ * length. Projections use {@link PackedGemm} with weights packed once here when available, otherwise
+ * {@link Gemm}, as do the attention products; work is split over {@code threads} (rows of the projections,
  * (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
  * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
  * parallel.
@@ -53,6 +59,8 @@ public final class BertEncoder implements TransformerModel {
   private final BertWeights w;
   private final int threads;
   private final ForkJoinPool pool;
+  /** Per layer: qkv, attnOut, ffnIn, ffnOut packed for {@link PackedGemm}, or nulls (BLAS). */
+  private final PackedGemm[][] packed;
 
   public BertEncoder(ModelInfo info, TextTokenizer tokenizer, BertWeights weights) {
     this.info = Objects.requireNonNull(info, "info");
@@ -72,6 +80,15 @@ public final class BertEncoder implements TransformerModel {
       th.setName("thetacal-encoder-" + th.getPoolIndex());
       return th;
     }, null, false) : null;
+    int h = w.hiddenSize();
+    int f = w.intermediateSize();
+    packed = new PackedGemm[w.layers().size()][];
+    for (int l = 0; l < packed.length; l++) {
+      BertWeights.Layer lw = w.layers().get(l);
+      packed[l] = new PackedGemm[] {PackedGemm.packOrNull(lw.qkv(), h, 3 * h),
+          PackedGemm.packOrNull(lw.attnOut(), h, h), PackedGemm.packOrNull(lw.ffnIn(), h, f),
+          PackedGemm.packOrNull(lw.ffnOut(), f, h)};
+    }
   }
 
   @Override
@@ -135,8 +152,8 @@ public final class BertEncoder implements TransformerModel {
   }
 
   /** y[rows×out] = x[rows×in] · W + b (+ residual), split by rows across threads. */
-  private void linear(float[] x, int rows, int in, float[] wt, float[] bias, int out, float[] y,
-      float[] residual) {
+  private void linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
+      float[] y, float[] residual) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
     parallel(parts, p -> {
       int r0 = (int) ((long) rows * p / parts);
@@ -154,7 +171,11 @@ public final class BertEncoder implements TransformerModel {
           System.arraycopy(bias, 0, y, o, out);
         }
       }
-      Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+      if (pw != null) {
+        pw.mulAdd(r1 - r0, x, r0 * in, in, y, r0 * out, out);
+      } else {
+        Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+      }
     });
   }
 
@@ -235,21 +256,29 @@ public final class BertEncoder implements TransformerModel {
     }
     layerNorm(x, total, w.embeddingNorm());
 
-    Attention att = new Attention(request.mode(), request.observer(), len, start, stats);
+    AttentionOutputError outputError =
+        request.wantAttentionError() ? new AttentionOutputError(w.layers().size()) : null;
+    Attention att = new Attention(request.mode(), request.observer(), len, start, stats,
+        outputError != null);
     // One spare row: BLAS bounds checks cover a strided operand's full last stride.
     float[] qkv = new float[(total + 1) * 3 * h];
     float[] ctx = new float[total * h];
+    float[] ctxDense = outputError != null ? new float[total * h] : null;
     float[] x1 = new float[total * h];
     float[] inter = new float[total * w.intermediateSize()];
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
-      linear(x, total, h, lw.qkv(), lw.qkvBias(), 3 * h, qkv, null);
-      att.run(l, qkv, ctx);
-      linear(ctx, total, h, lw.attnOut(), lw.attnOutBias(), h, x1, x);
+      PackedGemm[] pl = packed[l];
+      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null);
+      att.run(l, qkv, ctx, ctxDense);
+      if (outputError != null) {
+        outputError.record(l, ctx, ctxDense, 0, total, h, h);
+      }
+      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x);
       layerNorm(x1, total, lw.attnNorm());
-      linear(x1, total, h, lw.ffnIn(), lw.ffnInBias(), w.intermediateSize(), inter, null);
+      linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null);
       gelu(inter, total * w.intermediateSize());
-      linear(inter, total, w.intermediateSize(), lw.ffnOut(), lw.ffnOutBias(), h, x, x1);
+      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1);
       layerNorm(x, total, lw.ffnNorm());
     }
 
@@ -272,12 +301,14 @@ public final class BertEncoder implements TransformerModel {
       }
       outs.add(new SequenceOutput(len[s], hidden, pooled, null));
     }
-    return new ForwardResult(outs, stats);
+    return new ForwardResult(outs, stats, outputError);
   }
 
   /**
    * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
-   * row, then output = W·V + r·v̄. Buffers hold one layer only.
+   * row, then output = W·V + r·v̄. Buffers hold one layer only. When the attention output error is
+   * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the
+   * output phase multiplies them with the same V into the dense attention output.
    */
   private final class Attention {
     private final AttentionMode mode;
@@ -291,6 +322,8 @@ public final class BertEncoder implements TransformerModel {
     /** Blocks ordered (sequence, head); offset of each block's n×n scores in {@link #scores}. */
     private final int[] blockOffset;
     private final float[] scores;
+    /** Dense weights of the same scores, when the attention output error is measured; else null. */
+    private final float[] shadow;
     /** Per block row: the V-mean coefficient r returned by the kernel. */
     private final int[] rowOffset;
     private final float[] residual;
@@ -300,7 +333,7 @@ public final class BertEncoder implements TransformerModel {
     private final int parts;
 
     Attention(AttentionMode mode, AttentionObserver observer, int[] len, int[] start,
-        AttentionStats stats) {
+        AttentionStats stats, boolean denseShadow) {
       this.mode = mode;
       this.observer = observer;
       this.len = len;
@@ -326,6 +359,7 @@ public final class BertEncoder implements TransformerModel {
         }
       }
       scores = new float[blockOffset[blocks]];
+      shadow = denseShadow ? new float[blockOffset[blocks]] : null;
       residual = new float[rowOffset[blocks]];
       serialKernel = observer.enabled();
       parts = Math.min(threads, blocks);
@@ -337,11 +371,15 @@ public final class BertEncoder implements TransformerModel {
       }
     }
 
-    void run(int layer, float[] qkv, float[] ctx) {
+    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
       int blocks = len.length * heads;
+      if (serialKernel && parts > 1 && ctxDense == null) {
+        pipelined(layer, blocks, qkv, ctx);
+        mergeStats(layer);
+        return;
+      }
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
-      // products. Phased runs measured faster than one fused pass per block; with an observer the kernel
-      // phase stays on the calling thread, so capture callbacks come from one thread.
+      // products. Phased runs measured faster than one fused pass per block.
       parallel(parts, p -> {
         for (int bl = p; bl < blocks; bl += parts) {
           scores(bl, qkv);
@@ -361,8 +399,72 @@ public final class BertEncoder implements TransformerModel {
       parallel(parts, p -> {
         for (int bl = p; bl < blocks; bl += parts) {
           output(bl, qkv, ctx);
+          if (ctxDense != null) {
+            denseOutput(bl, qkv, ctxDense);
+          }
         }
       });
+      mergeStats(layer);
+    }
+
+    /**
+     * With an observer the kernel runs on the calling thread, block by block in order, so capture
+     * callbacks come from one thread; the other threads compute score products ahead of it and output
+     * products behind it, and the calling thread takes score and output blocks itself rather than wait.
+     */
+    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx) {
+      AtomicInteger nextScore = new AtomicInteger();
+      AtomicIntegerArray scored = new AtomicIntegerArray(blocks);
+      // Blocks [0, kernelDone) have their weights; -1 once a thread has failed.
+      AtomicInteger kernelDone = new AtomicInteger();
+      AtomicInteger nextOutput = new AtomicInteger();
+      parallel(parts, p -> {
+        try {
+          if (p == 0) {
+            for (int bl = 0; bl < blocks; bl++) {
+              while (scored.get(bl) == 0) {
+                int sc = nextScore.getAndIncrement();
+                if (sc < blocks) {
+                  scores(sc, qkv);
+                  scored.set(sc, 1);
+                } else if (kernelDone.get() < 0) {
+                  return;
+                } else {
+                  Thread.onSpinWait();
+                }
+              }
+              kernelRows(kernels[0], layer, bl);
+              if (!kernelDone.compareAndSet(bl, bl + 1)) {
+                return;
+              }
+            }
+          } else {
+            for (int sc; (sc = nextScore.getAndIncrement()) < blocks; ) {
+              scores(sc, qkv);
+              scored.set(sc, 1);
+            }
+          }
+          for (int o; (o = nextOutput.getAndIncrement()) < blocks; ) {
+            for (int spins = 0, d; (d = kernelDone.get()) <= o; spins++) {
+              if (d < 0) {
+                return;
+              }
+              if (spins < 200) {
+                Thread.onSpinWait();
+              } else {
+                LockSupport.parkNanos(20_000);
+              }
+            }
+            output(o, qkv, ctx);
+          }
+        } catch (RuntimeException | Error e) {
+          kernelDone.set(-1);
+          throw e;
+        }
+      });
+    }
+
+    private void mergeStats(int layer) {
       if (layer == stats.numLayers() - 1) {
         for (int p = 1; p < partStats.length; p++) {
           stats.merge(partStats[p]);
@@ -387,14 +489,24 @@ public final class BertEncoder implements TransformerModel {
       AttentionStats st = kernel.stats();
       for (int i = 0; i < n; i++) {
         java.util.Arrays.fill(mask, 0L);
-        residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores,
-            blockOffset[bl] + i * n, n, mask, 0);
+        int off = blockOffset[bl] + i * n;
+        residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores, off, n, mask, 0,
+            shadow, off);
         int needed = 0;
         for (long m : mask) {
           needed += Long.bitCount(m);
         }
         st.recordVRows(layer, needed, n);
       }
+    }
+
+    /** The dense twin of {@link #output}: dense weights have no V-mean term. */
+    private void denseOutput(int bl, float[] qkv, float[] ctxDense) {
+      int s = bl / heads;
+      int hd = bl % heads;
+      int n = len[s];
+      Gemm.mul(n, dh, n, 1f, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
+          0f, ctxDense, start[s] * h + hd * dh, h);
     }
 
     private void output(int bl, float[] qkv, float[] ctx) {

@@ -3,6 +3,7 @@ package io.thetacal.model.llama;
 import io.thetacal.attention.AttentionKernel;
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.model.Gemm;
 import java.util.Arrays;
@@ -10,7 +11,8 @@ import java.util.Arrays;
 /**
  * Incremental causal decoding with a KV cache: {@link #prefill} a prompt as one batch, then
  * {@link #step} one token at a time. Each call runs every attention row through the
- * {@link AttentionKernel} (row index = absolute position, n = position + 1) and records the V rows each
+ * {@link AttentionKernel} (row index = absolute position, n = position + 1, or the sliding window's
+ * {@link LlamaConfig#visibleKeys} with the row's first score belonging to key position + 1 - n) and records the V rows each
  * KV group needs (the union over the group's query heads). Not thread-safe.
  */
 public final class DecoderSession {
@@ -29,6 +31,8 @@ public final class DecoderSession {
   private final AttentionStats stats;
   private final int sequence;
   private final AttentionKernel[] kernels;
+  /** Null unless the session measures its attention outputs against dense attention. */
+  private final AttentionOutputError outputError;
   private final AttentionStats[] workerStats;
   private final float[][] kCache;
   private final float[][] vCache;
@@ -54,6 +58,15 @@ public final class DecoderSession {
 
   DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
       int sequence) {
+    this(model, mode, observer, stats, sequence, null);
+  }
+
+  /**
+   * @param outputError when not null, every layer also computes dense attention from the same layer
+   *     input and records the sparse attention output's error against it here
+   */
+  DecoderSession(LlamaModel model, AttentionMode mode, AttentionObserver observer, AttentionStats stats,
+      int sequence, AttentionOutputError outputError) {
     this.model = model;
     this.c = model.config();
     this.w = model.weights();
@@ -71,6 +84,7 @@ public final class DecoderSession {
       workerStats[i] = stats == null ? null : i == 0 ? stats : new AttentionStats(c.numLayers());
       kernels[i] = new AttentionKernel(mode, this.observer, workerStats[i]);
     }
+    this.outputError = outputError;
     kCache = new float[c.numLayers()][];
     vCache = new float[c.numLayers()][];
   }
@@ -131,20 +145,21 @@ public final class DecoderSession {
     int d = c.hiddenSize();
     float[] x = new float[t * d];
     for (int i = 0; i < t; i++) {
-      System.arraycopy(w.embedding(), tokens[i] * d, x, i * d, d);
+      w.embedding().decodeRows(tokens[i], 1, x, i * d);
     }
     float[][] rope = ropeTables(t);
     int qkvW = c.qDim() + 2 * c.kvDim();
     float[] xn = new float[t * d];
     float[] qkv = new float[(t + 1) * qkvW];
     float[] attn = new float[(t + 1) * c.qDim()];
+    float[] attnDense = outputError == null ? null : new float[(t + 1) * c.qDim()];
     int ffn = c.intermediateSize();
     float[] gu = new float[t * 2 * ffn];
     float[] act = new float[t * ffn];
     for (int l = 0; l < c.numLayers(); l++) {
       LlamaWeights.Layer lw = w.layers().get(l);
       rmsNorm(x, lw.attnNorm(), xn, t, d, c.rmsNormEps());
-      Parallel.linear(t, qkvW, d, xn, 0, d, lw.wqkv(), 0, 0f, qkv, 0, qkvW);
+      Parallel.linear(t, qkvW, d, xn, 0, d, lw.wqkv(), 0f, qkv, 0, qkvW);
       if (lw.bqkv() != null) {
         for (int i = 0; i < t; i++) {
           for (int j = 0; j < qkvW; j++) {
@@ -154,10 +169,13 @@ public final class DecoderSession {
       }
       applyRope(qkv, t, qkvW, rope);
       appendKv(l, qkv, t, qkvW);
-      attention(l, qkv, t, qkvW, attn);
-      Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 0, 1f, x, 0, d);
+      attention(l, qkv, t, qkvW, attn, attnDense);
+      if (outputError != null) {
+        outputError.record(l, attn, attnDense, 0, t, c.qDim(), c.qDim());
+      }
+      Parallel.linear(t, d, c.qDim(), attn, 0, c.qDim(), lw.wo(), 1f, x, 0, d);
       rmsNorm(x, lw.ffnNorm(), xn, t, d, c.rmsNormEps());
-      Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0, 0f, gu, 0, 2 * ffn);
+      Parallel.linear(t, 2 * ffn, d, xn, 0, d, lw.wGateUp(), 0f, gu, 0, 2 * ffn);
       Parallel.blocks(t, 16L * ffn, (from, to) -> {
         for (int i = from; i < to; i++) {
           int g0 = i * 2 * ffn;
@@ -168,7 +186,7 @@ public final class DecoderSession {
           }
         }
       });
-      Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 0, 1f, x, 0, d);
+      Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 1f, x, 0, d);
     }
     position += t;
     int first = lastOnly ? t - 1 : 0;
@@ -177,8 +195,12 @@ public final class DecoderSession {
     rmsNorm(Arrays.copyOfRange(x, first * d, t * d), w.outputNorm(), hidden, rows, d, c.rmsNormEps());
     float[] logits = null;
     if (wantLogits) {
+      if ((long) rows * c.vocabSize() > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("sequence " + sequence + ": logits of " + rows + " positions × "
+            + c.vocabSize() + " tokens do not fit one array; request fewer positions per call");
+      }
       logits = new float[rows * c.vocabSize()];
-      Parallel.linear(rows, c.vocabSize(), d, hidden, 0, d, w.output(), 0, 0f, logits, 0, c.vocabSize());
+      Parallel.linear(rows, c.vocabSize(), d, hidden, 0, d, w.output(), 0f, logits, 0, c.vocabSize());
     }
     return new Chunk(logits, wantHidden ? hidden : null);
   }
@@ -263,18 +285,18 @@ public final class DecoderSession {
     }
   }
 
-  private void attention(int layer, float[] qkv, int t, int stride, float[] out) {
+  private void attention(int layer, float[] qkv, int t, int stride, float[] out, float[] outDense) {
     int groups = c.numKvHeads();
     int workers = kernels.length;
     if (workers == 1) {
       for (int g = 0; g < groups; g++) {
-        attendGroup(layer, g, qkv, t, stride, out, kernels[0], workerStats[0]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[0], workerStats[0]);
       }
       return;
     }
     Parallel.run(workers, p -> {
       for (int g = p; g < groups; g += workers) {
-        attendGroup(layer, g, qkv, t, stride, out, kernels[p], workerStats[p]);
+        attendGroup(layer, g, qkv, t, stride, out, outDense, kernels[p], workerStats[p]);
       }
     });
     if (stats != null) {
@@ -286,8 +308,11 @@ public final class DecoderSession {
     }
   }
 
-  /** All query heads of KV group g over the t new rows. */
-  private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out,
+  /**
+   * All query heads of KV group g over the t new rows; when outDense is not null also their dense
+   * attention outputs (same scores, same V) into it.
+   */
+  private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out, float[] outDense,
       AttentionKernel kernel, AttentionStats groupStats) {
     int hd = c.headDim();
     int kv = c.kvDim();
@@ -296,6 +321,7 @@ public final class DecoderSession {
     float[] k = kCache[layer];
     float[] v = vCache[layer];
     float[] scores = new float[t * n];
+    float[] shadow = outDense == null ? null : new float[t * n];
     float[] r = new float[t];
     int words = (n + 63) >>> 6;
     long[] mask = groupStats == null ? null : new long[t * words];
@@ -311,21 +337,36 @@ public final class DecoderSession {
         Gemm.mulTransposed(r1 - r0, keys, hd, scale, qkv, r0 * stride + h * hd, stride, k, g * hd, kv, 0f,
             scores, r0 * n, n);
         for (int i = r0; i < r1; i++) {
-          int visible = position + i + 1;
+          int p = position + i;
+          int count = c.visibleKeys(p);
+          int lo = p + 1 - count;
           int off = i * n;
-          double ri = kernel.apply(layer, h, sequence, position + i, scores, off, visible, mask,
-              i * words * 64);
+          double ri = kernel.apply(layer, h, sequence, p, scores, off + lo, count, mask, i * words * 64 + lo,
+              shadow, off + lo);
           r[i] = (float) ri;
           anyR |= ri != 0;
-          if (visible < keys) {
-            Arrays.fill(scores, off + visible, off + keys, 0f);
+          if (lo > 0) {
+            Arrays.fill(scores, off, off + lo, 0f);
+            if (shadow != null) {
+              Arrays.fill(shadow, off, off + lo, 0f);
+            }
+          }
+          if (p + 1 < keys) {
+            Arrays.fill(scores, off + p + 1, off + keys, 0f);
+            if (shadow != null) {
+              Arrays.fill(shadow, off + p + 1, off + keys, 0f);
+            }
           }
         }
         Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
+        if (shadow != null) {
+          Gemm.mul(r1 - r0, hd, keys, 1f, shadow, r0 * n, n, v, g * hd, kv, 0f, outDense, r0 * qd + h * hd,
+              qd);
+        }
       }
       if (anyR) {
         if (vbar == null) {
-          vbar = prefixMeans(v, g, t);
+          vbar = visibleMeans(v, g, t);
         }
         for (int i = 0; i < t; i++) {
           if (r[i] != 0) {
@@ -342,17 +383,18 @@ public final class DecoderSession {
         for (int wi = 0; wi < words; wi++) {
           needed += Long.bitCount(mask[i * words + wi]);
         }
-        groupStats.recordVRows(layer, needed, position + i + 1);
+        groupStats.recordVRows(layer, needed, c.visibleKeys(position + i));
       }
     }
   }
 
-  /** Means of V rows 0..position+i of KV head g, for each new row i: [t × headDim]. */
-  private double[] prefixMeans(float[] v, int g, int t) {
+  /** Means of the V rows of KV head g visible to each new row i (keys lo..position+i): [t × headDim]. */
+  private double[] visibleMeans(float[] v, int g, int t) {
     int hd = c.headDim();
     int kv = c.kvDim();
     double[] sum = new double[hd];
-    for (int j = 0; j < position; j++) {
+    int lo = position + 1 - c.visibleKeys(position);
+    for (int j = lo; j < position; j++) {
       for (int e = 0; e < hd; e++) {
         sum[e] += v[j * kv + g * hd + e];
       }
@@ -362,7 +404,15 @@ public final class DecoderSession {
       int j = position + i;
       for (int e = 0; e < hd; e++) {
         sum[e] += v[j * kv + g * hd + e];
-        out[i * hd + e] = sum[e] / (j + 1);
+      }
+      int count = c.visibleKeys(j);
+      for (; lo < j + 1 - count; lo++) {
+        for (int e = 0; e < hd; e++) {
+          sum[e] -= v[lo * kv + g * hd + e];
+        }
+      }
+      for (int e = 0; e < hd; e++) {
+        out[i * hd + e] = sum[e] / count;
       }
     }
     return out;

@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param ropeLayout pair layout of the checkpoint's Q/K rows
  * @param tiedOutput whether the output projection reuses the token embedding
  * @param qkvBias whether Q/K/V projections carry biases (Qwen2)
+ * @param slidingWindow keys a query sees at most, itself included (Mistral sliding-window attention); 0
+ *     for full causal attention
+ * @param ropeScaling how RoPE frequencies are scaled ({@link RopeScaling#NONE} for none)
  */
 public record LlamaConfig(
     int vocabSize,
@@ -34,10 +37,21 @@ public record LlamaConfig(
     int maxPositions,
     RopeLayout ropeLayout,
     boolean tiedOutput,
-    boolean qkvBias) {
+    boolean qkvBias,
+    int slidingWindow,
+    RopeScaling ropeScaling) {
 
   public LlamaConfig {
     Objects.requireNonNull(ropeLayout, "ropeLayout");
+    Objects.requireNonNull(ropeScaling, "ropeScaling");
+    if (slidingWindow < 0) {
+      throw new IllegalArgumentException("'slidingWindow' is set to " + slidingWindow
+          + " but must be > 0 (or 0 for none)");
+    }
+    if (ropeScaling.freqFactors() != null && ropeScaling.freqFactors().length != ropeDim / 2) {
+      throw new IllegalArgumentException("RoPE frequency factors number " + ropeScaling.freqFactors().length
+          + " but must be one per rotated pair (" + ropeDim / 2 + ")");
+    }
     positive("vocabSize", vocabSize);
     positive("hiddenSize", hiddenSize);
     positive("intermediateSize", intermediateSize);
@@ -60,12 +74,32 @@ public record LlamaConfig(
     if (!(rmsNormEps >= 0) || Double.isInfinite(rmsNormEps)) {
       throw new IllegalArgumentException("'rmsNormEps' is set to " + rmsNormEps + " but must be >= 0");
     }
-    long q = (long) numHeads * headDim;
-    long wide = Math.max(Math.max(q, hiddenSize), (long) intermediateSize * 2) * Math.max(hiddenSize, vocabSize);
-    if (wide > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("model of width " + hiddenSize + " and vocabulary " + vocabSize
-          + " has matrices larger than one Java array can hold");
+    // Weight matrices are decoded in tiles of rows and never held whole, so only one row of activations
+    // (the fused Q/K/V width, twice the FFN width) must fit an int index.
+    long fused = (long) numHeads * headDim + 2L * numKvHeads * headDim;
+    if (fused > Integer.MAX_VALUE / 2 || 2L * intermediateSize > Integer.MAX_VALUE / 2) {
+      throw new IllegalArgumentException("model with " + numHeads + " heads of " + headDim
+          + " dimensions and FFN width " + intermediateSize + " has rows wider than one Java array can index");
     }
+  }
+
+  /** Full causal attention and unscaled RoPE. */
+  public LlamaConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
+      int numKvHeads, int headDim, int ropeDim, double ropeTheta, double rmsNormEps, int maxPositions,
+      RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias) {
+    this(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, ropeDim, ropeTheta,
+        rmsNormEps, maxPositions, ropeLayout, tiedOutput, qkvBias, 0, RopeScaling.NONE);
+  }
+
+  /** The same model with another sliding window (0 for none). */
+  public LlamaConfig withSlidingWindow(int window) {
+    return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+        ropeDim, ropeTheta, rmsNormEps, maxPositions, ropeLayout, tiedOutput, qkvBias, window, ropeScaling);
+  }
+
+  /** Keys visible to the query at absolute position p: [p + 1 - visibleKeys, p]. */
+  public int visibleKeys(int p) {
+    return slidingWindow > 0 ? Math.min(p + 1, slidingWindow) : p + 1;
   }
 
   private static void positive(String key, int v) {

@@ -2,6 +2,7 @@ package io.thetacal.model.llama;
 
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
@@ -17,7 +18,8 @@ import java.util.Objects;
 /**
  * A LLaMA-family decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) whose attention rows all go
  * through {@link io.thetacal.attention.AttentionKernel}, so every capture and sparsification mode applies.
- * Forward passes are causal: prefill row i sees n = i + 1 keys. Thread-safe: weights are read-only and
+ * Forward passes are causal: prefill row i sees n = i + 1 keys, or the last {@code slidingWindow} of them
+ * (see {@link LlamaConfig#visibleKeys}). Thread-safe: weights are read-only and
  * every forward pass or {@link DecoderSession} has its own state.
  */
 public final class LlamaModel implements TransformerModel {
@@ -39,11 +41,7 @@ public final class LlamaModel implements TransformerModel {
       throw new IllegalArgumentException("weights have " + weights.layers().size()
           + " layers but the configuration declares " + config.numLayers());
     }
-    int half = config.ropeDim() / 2;
-    invFreq = new double[half];
-    for (int i = 0; i < half; i++) {
-      invFreq[i] = Math.pow(config.ropeTheta(), -2.0 * i / config.ropeDim());
-    }
+    invFreq = config.ropeScaling().inverseFrequencies(config.ropeTheta(), config.ropeDim());
   }
 
   /** Builds the {@link ModelInfo} of a decoder from its configuration. */
@@ -94,14 +92,17 @@ public final class LlamaModel implements TransformerModel {
   @Override
   public ForwardResult forward(ForwardRequest request) {
     AttentionStats stats = new AttentionStats(config.numLayers());
+    AttentionOutputError outputError =
+        request.wantAttentionError() ? new AttentionOutputError(config.numLayers()) : null;
     List<SequenceOutput> outs = new ArrayList<>(request.sequences().size());
     for (int s = 0; s < request.sequences().size(); s++) {
       int[] tokens = request.sequences().get(s);
-      DecoderSession session = newSession(request.mode(), request.observer(), stats, s);
+      DecoderSession session = new DecoderSession(this, request.mode(), request.observer(), stats, s,
+          outputError);
       DecoderSession.Chunk c = session.run(tokens, request.wantLogits(), request.wantHidden(), false);
       outs.add(new SequenceOutput(tokens.length, c.hidden(), null, c.logits()));
     }
-    return new ForwardResult(outs, stats);
+    return new ForwardResult(outs, stats, outputError);
   }
 
   /**

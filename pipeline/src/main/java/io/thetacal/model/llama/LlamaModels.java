@@ -8,6 +8,7 @@ import io.thetacal.model.ModelLoadException;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TensorSource;
 import io.thetacal.model.TextTokenizer;
+import io.thetacal.model.WeightMatrix;
 import io.thetacal.model.gguf.GgufFile;
 import io.thetacal.model.safetensors.SafetensorsCheckpoint;
 import java.io.IOException;
@@ -20,8 +21,9 @@ import java.util.Set;
 
 /**
  * Loads LLaMA-family decoders from a GGUF file or a Hugging Face directory ({@code config.json} plus
- * {@code *.safetensors} or {@code model.safetensors.index.json}). Tensors are decoded one at a time from
- * the memory-mapped files, so loading needs the decoded model plus one tensor, not the file twice.
+ * {@code *.safetensors} or {@code model.safetensors.index.json}). Weight matrices stay in their stored
+ * encoding in the memory-mapped files and are decoded in tiles while the model runs; only norm weights and
+ * biases are decoded to the heap, so the heap a loaded model retains does not grow with its matrices.
  */
 public final class LlamaModels {
   /** GGUF architectures read with the {@code <arch>.*} keys; the value is their RoPE pair layout. */
@@ -50,6 +52,12 @@ public final class LlamaModels {
   /** Loads a GGUF file (F32, F16, BF16, Q8_0 tensors). */
   public static LlamaModel loadGguf(Path path) {
     GgufFile f = GgufFile.open(path);
+    return loadGguf(f, sha256(f.files()));
+  }
+
+  /** Builds the model of an opened GGUF file under a content hash the caller computed. */
+  static LlamaModel loadGguf(GgufFile f, String contentHash) {
+    Path path = f.path();
     String arch = f.getString("general.architecture");
     RopeLayout layout;
     if (GGUF_ADJACENT.contains(arch)) {
@@ -75,22 +83,20 @@ public final class LlamaModels {
     int vocab = f.metadata().containsKey(arch + ".vocab_size")
         ? f.getPositiveInt(arch + ".vocab_size") : (int) Math.min(Integer.MAX_VALUE, embShape[0]);
     boolean bias = f.has("blk.0.attn_q.bias");
+    int window = f.metadata().containsKey(arch + ".attention.sliding_window")
+        ? f.getPositiveInt(arch + ".attention.sliding_window") : 0;
+    RopeScaling scaling = ggufRopeScaling(f, arch, ropeDim);
     LlamaConfig config = config(path, () -> new LlamaConfig(vocab, hidden,
         f.getPositiveInt(arch + ".feed_forward_length"), f.getPositiveInt(arch + ".block_count"), heads,
         kvHeads, headDim, ropeDim, f.getDouble(arch + ".rope.freq_base", 10000.0),
         f.getDouble(arch + ".attention.layer_norm_rms_epsilon", 1e-5),
-        f.getPositiveInt(arch + ".context_length"), layout, !f.has("output.weight"), bias));
-    String scaling = arch + ".rope.scaling.type";
-    if (f.metadata().containsKey(scaling) && !"none".equals(f.metadata().get(scaling))) {
-      throw new ModelLoadException(path + ": metadata '" + scaling + "' is '" + f.metadata().get(scaling)
-          + "'; RoPE scaling is not supported");
-    }
+        f.getPositiveInt(arch + ".context_length"), layout, !f.has("output.weight"), bias, window, scaling));
     LlamaWeights weights = weights(f, config, new Names("token_embd.weight", "output_norm.weight",
         "output.weight", "blk.%d.attn_norm.weight", "blk.%d.attn_q.weight", "blk.%d.attn_k.weight",
         "blk.%d.attn_v.weight", "blk.%d.attn_q.bias", "blk.%d.attn_k.bias", "blk.%d.attn_v.bias",
         "blk.%d.attn_output.weight", "blk.%d.ffn_norm.weight", "blk.%d.ffn_gate.weight",
         "blk.%d.ffn_up.weight", "blk.%d.ffn_down.weight"));
-    ModelInfo info = LlamaModel.infoOf(path.toString(), sha256(f.files()), "gguf", config);
+    ModelInfo info = LlamaModel.infoOf(path.toString(), contentHash, "gguf", config);
     return new LlamaModel(info, config, weights, ggufTokenizer(f));
   }
 
@@ -111,10 +117,8 @@ public final class LlamaModels {
       throw new ModelLoadException(cfgPath + ": 'model_type' is '" + type
           + "' but must be one of llama, mistral, qwen2");
     }
-    JsonNode scaling = cfg.get("rope_scaling");
-    if (scaling != null && !scaling.isNull()) {
-      throw new ModelLoadException(cfgPath + ": 'rope_scaling' is " + scaling + "; RoPE scaling is not supported");
-    }
+    RopeScaling scaling = hfRopeScaling(cfgPath, cfg.get("rope_scaling"));
+    int window = hfSlidingWindow(cfgPath, cfg, type);
     int hidden = hfInt(cfgPath, cfg, "hidden_size", null);
     int heads = hfInt(cfgPath, cfg, "num_attention_heads", null);
     int kvHeads = hfInt(cfgPath, cfg, "num_key_value_heads", heads);
@@ -126,7 +130,8 @@ public final class LlamaModels {
         hidden, hfInt(cfgPath, cfg, "intermediate_size", null),
         hfInt(cfgPath, cfg, "num_hidden_layers", null), heads, kvHeads, headDim, headDim,
         cfg.path("rope_theta").asDouble(10000.0), cfg.path("rms_norm_eps").asDouble(1e-6),
-        hfInt(cfgPath, cfg, "max_position_embeddings", 4096), RopeLayout.ROTATE_HALF, tied, bias));
+        hfInt(cfgPath, cfg, "max_position_embeddings", 4096), RopeLayout.ROTATE_HALF, tied, bias, window,
+        scaling));
     LlamaWeights weights = weights(st, config, new Names("model.embed_tokens.weight", "model.norm.weight",
         "lm_head.weight", "model.layers.%d.input_layernorm.weight",
         "model.layers.%d.self_attn.q_proj.weight", "model.layers.%d.self_attn.k_proj.weight",
@@ -139,6 +144,80 @@ public final class LlamaModels {
     TextTokenizer tok = Files.isRegularFile(tokJson) ? HfTokenizer.fromFile(tokJson) : null;
     ModelInfo info = LlamaModel.infoOf(dir.toString(), sha256(st.files()), "safetensors", config);
     return new LlamaModel(info, config, weights, tok);
+  }
+
+  /**
+   * {@code <arch>.rope.scaling.type} ("none" or "linear" with {@code <arch>.rope.scaling.factor}) and the
+   * per-pair frequency divisors of a {@code rope_freqs.weight} tensor (how llama.cpp stores llama3 scaling).
+   */
+  private static RopeScaling ggufRopeScaling(GgufFile f, String arch, int ropeDim) {
+    String typeKey = arch + ".rope.scaling.type";
+    Object type = f.metadata().get(typeKey);
+    RopeScaling scaling = RopeScaling.NONE;
+    if (type != null && !"none".equals(type)) {
+      if (!"linear".equals(type)) {
+        throw new ModelLoadException(f.path() + ": metadata '" + typeKey + "' is '" + type
+            + "' but must be one of none, linear (llama3 scaling comes as the tensor 'rope_freqs.weight')");
+      }
+      String factorKey = arch + ".rope.scaling.factor";
+      if (!f.metadata().containsKey(factorKey)) {
+        throw new ModelLoadException(f.path() + ": metadata '" + factorKey + "' is missing; '" + typeKey
+            + "' = linear needs it");
+      }
+      double factor = f.getDouble(factorKey, 1);
+      scaling = config(f.path(), () -> RopeScaling.linear(factor));
+    }
+    if (f.has("rope_freqs.weight")) {
+      if (scaling != RopeScaling.NONE) {
+        throw new ModelLoadException(f.path() + ": has both metadata '" + typeKey + "' = " + type
+            + " and the tensor 'rope_freqs.weight'; only one RoPE scaling is supported");
+      }
+      float[] factors = f.read("rope_freqs.weight", ropeDim / 2);
+      scaling = config(f.path(), () -> RopeScaling.freqFactors(factors));
+    }
+    return scaling;
+  }
+
+  /** HF {@code rope_scaling}: null, or an object whose {@code rope_type} (or {@code type}) is supported. */
+  private static RopeScaling hfRopeScaling(Path file, JsonNode node) {
+    if (node == null || node.isNull()) {
+      return RopeScaling.NONE;
+    }
+    if (!node.isObject()) {
+      throw new ModelLoadException(file + ": 'rope_scaling' is " + node + " but must be null or an object");
+    }
+    String typeKey = node.has("rope_type") ? "rope_type" : "type";
+    String type = node.path(typeKey).asText("");
+    return config(file, () -> switch (type) {
+      case "default" -> RopeScaling.NONE;
+      case "linear" -> RopeScaling.linear(hfNumber(file, node, "factor"));
+      case "llama3" -> RopeScaling.llama3(hfNumber(file, node, "factor"), hfNumber(file, node, "low_freq_factor"),
+          hfNumber(file, node, "high_freq_factor"), (int) Math.min(Integer.MAX_VALUE,
+              hfNumber(file, node, "original_max_position_embeddings")));
+      default -> throw new ModelLoadException(file + ": 'rope_scaling." + typeKey + "' is '" + type
+          + "' but must be one of default, linear, llama3");
+    });
+  }
+
+  private static double hfNumber(Path file, JsonNode scaling, String key) {
+    JsonNode v = scaling.get(key);
+    if (v == null || !v.isNumber()) {
+      throw new ModelLoadException(file + ": 'rope_scaling." + key + "' is " + (v == null ? "missing" : v)
+          + " but must be a number");
+    }
+    return v.asDouble();
+  }
+
+  /** Mistral's {@code sliding_window}; Qwen2 windows apply only with {@code use_sliding_window}. */
+  private static int hfSlidingWindow(Path file, JsonNode cfg, String type) {
+    if (type.equals("qwen2")) {
+      if (cfg.path("use_sliding_window").asBoolean(false)) {
+        throw new ModelLoadException(file + ": 'use_sliding_window' is true; Qwen2's per-layer sliding window "
+            + "(max_window_layers) is not supported");
+      }
+      return 0;
+    }
+    return cfg.hasNonNull("sliding_window") ? hfInt(file, cfg, "sliding_window", null) : 0;
   }
 
   private static int hfInt(Path file, JsonNode cfg, String key, Integer dflt) {
@@ -155,9 +234,11 @@ public final class LlamaModels {
     return v.asInt();
   }
 
-  private static LlamaConfig config(Path file, java.util.function.Supplier<LlamaConfig> make) {
+  private static <T> T config(Path file, java.util.function.Supplier<T> make) {
     try {
       return make.get();
+    } catch (ModelLoadException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException(file + ": " + e.getMessage(), e);
     }
@@ -169,28 +250,40 @@ public final class LlamaModels {
   }
 
   private static LlamaWeights weights(TensorSource src, LlamaConfig c, Names n) {
-    long d = c.hiddenSize();
-    long ffn = c.intermediateSize();
-    float[] emb = src.read(n.embedding(), c.vocabSize(), d);
+    int d = c.hiddenSize();
+    int ffn = c.intermediateSize();
+    WeightMatrix emb = src.matrix(n.embedding(), c.vocabSize(), d);
     List<LlamaWeights.Layer> layers = new ArrayList<>();
     for (int l = 0; l < c.numLayers(); l++) {
-      float[] q = src.read(n.q().formatted(l), c.qDim(), d);
-      float[] k = src.read(n.k().formatted(l), c.kvDim(), d);
-      float[] v = src.read(n.v().formatted(l), c.kvDim(), d);
-      float[] wqkv = LlamaWeights.concat(q, k, v);
+      WeightMatrix wqkv = WeightMatrix.stack(src.matrix(n.q().formatted(l), c.qDim(), d),
+          src.matrix(n.k().formatted(l), c.kvDim(), d), src.matrix(n.v().formatted(l), c.kvDim(), d));
       float[] bqkv = null;
       if (c.qkvBias()) {
-        bqkv = LlamaWeights.concat(src.read(n.qBias().formatted(l), c.qDim()),
+        bqkv = concat(src.read(n.qBias().formatted(l), c.qDim()),
             src.read(n.kBias().formatted(l), c.kvDim()), src.read(n.vBias().formatted(l), c.kvDim()));
       }
-      float[] gate = src.read(n.gate().formatted(l), ffn, d);
-      float[] up = src.read(n.up().formatted(l), ffn, d);
+      WeightMatrix gateUp = WeightMatrix.stack(src.matrix(n.gate().formatted(l), ffn, d),
+          src.matrix(n.up().formatted(l), ffn, d));
       layers.add(new LlamaWeights.Layer(src.read(n.attnNorm().formatted(l), d), wqkv, bqkv,
-          src.read(n.o().formatted(l), d, c.qDim()), src.read(n.ffnNorm().formatted(l), d),
-          LlamaWeights.concat(gate, up), src.read(n.down().formatted(l), d, ffn)));
+          src.matrix(n.o().formatted(l), d, c.qDim()), src.read(n.ffnNorm().formatted(l), d), gateUp,
+          src.matrix(n.down().formatted(l), d, ffn)));
     }
-    float[] out = c.tiedOutput() ? emb : src.read(n.output(), c.vocabSize(), d);
+    WeightMatrix out = c.tiedOutput() ? emb : src.matrix(n.output(), c.vocabSize(), d);
     return new LlamaWeights(emb, layers, src.read(n.outputNorm(), d), out);
+  }
+
+  private static float[] concat(float[]... parts) {
+    int len = 0;
+    for (float[] p : parts) {
+      len = Math.addExact(len, p.length);
+    }
+    float[] out = new float[len];
+    int at = 0;
+    for (float[] p : parts) {
+      System.arraycopy(p, 0, out, at, p.length);
+      at += p.length;
+    }
+    return out;
   }
 
   private static TextTokenizer ggufTokenizer(GgufFile f) {

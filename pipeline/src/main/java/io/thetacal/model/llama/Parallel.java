@@ -1,6 +1,7 @@
 package io.thetacal.model.llama;
 
 import io.thetacal.model.Gemm;
+import io.thetacal.model.WeightMatrix;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -70,6 +71,57 @@ final class Parallel {
     if (failure != null) {
       throw failure;
     }
+  }
+
+  /** Floats of one thread's dequantization scratch: a tile of weight rows is decoded into it. */
+  static final int TILE_FLOATS = 1 << 20;
+  static final int MIN_TILE_ROWS = 64;
+  static final int MAX_TILE_ROWS = 1024;
+  private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+  /**
+   * Weight rows decoded per tile for rows of k elements. Every tile is one GEMM that packs all m activation
+   * rows again, so taller tiles are faster: measured (CPU time, one BLAS thread, 512 rows, the gate/up and
+   * down products of a 768-wide model) Q8_0 tiles of 64 / 256 / 1024 rows reached 80 / 85 / 91 % of the
+   * same product on a heap matrix.
+   */
+  static int tileRows(int k) {
+    return Math.max(MIN_TILE_ROWS, Math.min(MAX_TILE_ROWS, TILE_FLOATS / k));
+  }
+
+  /**
+   * y[m × n] = x[m × k] · W[n × k]ᵀ (+ beta · y). Heap matrices go to the BLAS directly; stored
+   * (memory-mapped) matrices are decoded a tile of {@link #tileRows} rows at a time into a per-thread
+   * scratch buffer, and each tile is one GEMM over all m rows of x, so the decoding cost is shared by the
+   * m rows. Tiles are split over threads when the product is large.
+   */
+  static void linear(int m, int n, int k, float[] x, int xOff, int ldx, WeightMatrix w, float beta,
+      float[] y, int yOff, int ldy) {
+    if (w.rows() != n || w.cols() != k) {
+      throw new IllegalArgumentException("a " + w.rows() + " × " + w.cols() + " matrix used as " + n + " × " + k);
+    }
+    float[] heap = w.heapArray();
+    if (heap != null) {
+      linear(m, n, k, x, xOff, ldx, heap, 0, beta, y, yOff, ldy);
+      return;
+    }
+    int tile = tileRows(k);
+    int tiles = (n + tile - 1) / tile;
+    long work = (long) m * n * k;
+    int parts = work < MIN_PARALLEL_WORK || NATIVE_BLAS ? 1 : Math.min(THREADS, tiles);
+    run(parts, p -> {
+      float[] scratch = SCRATCH.get();
+      if (scratch.length < tile * k) {
+        scratch = new float[tile * k];
+        SCRATCH.set(scratch);
+      }
+      for (int ti = p; ti < tiles; ti += parts) {
+        int r0 = ti * tile;
+        int rows = Math.min(tile, n - r0);
+        w.decodeRows(r0, rows, scratch, 0);
+        Gemm.mulTransposed(m, rows, k, 1f, x, xOff, ldx, scratch, 0, k, beta, y, yOff + r0, ldy);
+      }
+    });
   }
 
   /**

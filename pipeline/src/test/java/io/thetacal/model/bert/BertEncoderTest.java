@@ -3,13 +3,16 @@ package io.thetacal.model.bert;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.thetacal.attention.AttentionMode;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Models;
 import io.thetacal.model.Sentences;
 import io.thetacal.model.TransformerModel;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -72,6 +75,23 @@ class BertEncoderTest {
   }
 
   @Test
+  void anObserverFailureEndsTheForwardAndLeavesTheEncoderUsable() {
+    float[] expected = model.forward(ForwardRequest.of(seqs)).sequences().get(5).pooled();
+    long[] rows = {0};
+    IllegalStateException thrown = assertTimeoutPreemptively(Duration.ofMinutes(2),
+        () -> assertThrows(IllegalStateException.class,
+            () -> model.forward(ForwardRequest.of(seqs).withObserver(row -> {
+              if (++rows[0] == 5000) {
+                throw new IllegalStateException("observer failed at row 5000");
+              }
+            }))));
+    assertEquals("observer failed at row 5000", thrown.getMessage());
+    float[] after = assertTimeoutPreemptively(Duration.ofMinutes(2),
+        () -> model.forward(ForwardRequest.of(seqs).withObserver(row -> { })).sequences().get(5).pooled());
+    assertArrayEquals(expected, after);
+  }
+
+  @Test
   void outOfVocabularyIdsAndEmptySequencesAreRejected() {
     String msg = assertThrows(IllegalArgumentException.class,
         () -> model.forward(ForwardRequest.of(List.of(new int[] {101, 40000, 102})))).getMessage();
@@ -79,5 +99,35 @@ class BertEncoderTest {
     msg = assertThrows(IllegalArgumentException.class,
         () -> model.forward(ForwardRequest.of(List.of(new int[0])))).getMessage();
     assertTrue(msg.contains("sequence 0") && msg.contains("empty"), msg);
+  }
+
+  @Test
+  void attentionOutputErrorIsExactlyZeroForDenseAndForTopKWithKAtLeastTheLongestRow() {
+    int longest = seqs.stream().mapToInt(q -> q.length).max().orElseThrow();
+    int tokens = seqs.stream().mapToInt(q -> q.length).sum();
+    for (AttentionMode mode : List.of(AttentionMode.dense(),
+        AttentionMode.topK(longest))) {
+      ForwardResult r = model.forward(ForwardRequest.of(seqs).withMode(mode).withAttentionError(true));
+      for (int l = 0; l < model.info().numLayers(); l++) {
+        assertEquals(tokens, r.attentionError().rows(l), "one row per token, layer " + l);
+        assertEquals(0.0, r.attentionError().mean(l), mode + ", layer " + l);
+      }
+    }
+  }
+
+  @Test
+  void attentionOutputErrorOfTopKIsPositiveAndLeavesTheSparseOutputsUnchanged() {
+    AttentionMode mode = AttentionMode.topK(4);
+    ForwardRequest req = ForwardRequest.of(seqs).withMode(mode).withHidden(true);
+    ForwardResult plain = model.forward(req);
+    ForwardResult measured = model.forward(req.withAttentionError(true));
+    assertEquals(null, plain.attentionError());
+    for (int s = 0; s < seqs.size(); s++) {
+      assertArrayEquals(plain.sequences().get(s).hidden(), measured.sequences().get(s).hidden());
+    }
+    double[] perLayer = measured.attentionError().perLayerMean();
+    for (int l = 0; l < perLayer.length; l++) {
+      assertTrue(perLayer[l] > 1e-3 && perLayer[l] < 2, "layer " + l + ": " + perLayer[l]);
+    }
   }
 }

@@ -11,6 +11,7 @@ import io.thetacal.attention.SdcMode;
 import io.thetacal.attention.ThresholdLookup;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
+import io.thetacal.model.WeightMatrix;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,22 +22,7 @@ class LlamaSparseModesTest {
   private final int[] tokens = Golden.tokens();
 
   private static ThresholdLookup constant(float theta, Placement placement) {
-    return new ThresholdLookup() {
-      @Override
-      public float threshold(int layer, int head, int n, int k) {
-        return theta;
-      }
-
-      @Override
-      public double sdcMass(int layer, int head, int n, int k) {
-        return 0;
-      }
-
-      @Override
-      public Placement placement() {
-        return placement;
-      }
-    };
+    return ThresholdLookup.constant(theta, placement);
   }
 
   /** The same model with all query weights zeroed: every score is 0, so dense attention averages V. */
@@ -44,9 +30,10 @@ class LlamaSparseModesTest {
     LlamaConfig c = model.config();
     List<LlamaWeights.Layer> layers = new ArrayList<>();
     for (LlamaWeights.Layer l : model.weights().layers()) {
-      float[] wqkv = l.wqkv().clone();
+      float[] wqkv = l.wqkv().toFloats();
       Arrays.fill(wqkv, 0, c.qDim() * c.hiddenSize(), 0f);
-      layers.add(new LlamaWeights.Layer(l.attnNorm(), wqkv, null, l.wo(), l.ffnNorm(), l.wGateUp(), l.wDown()));
+      layers.add(new LlamaWeights.Layer(l.attnNorm(), WeightMatrix.of(wqkv, l.wqkv().rows(), l.wqkv().cols()),
+          null, l.wo(), l.ffnNorm(), l.wGateUp(), l.wDown()));
     }
     LlamaWeights w = model.weights();
     return new LlamaModel(model.info(), c, new LlamaWeights(w.embedding(), layers, w.outputNorm(), w.output()),
@@ -92,5 +79,29 @@ class LlamaSparseModesTest {
     }
     float[] dense = LlamaGoldenLogitsTest.logits(model);
     assertTrue(Golden.maxAbsDiff(dense, full) > 1e-4, "pruning must change the logits");
+  }
+
+  @Test
+  void attentionOutputErrorIsExactlyZeroForDenseAndForTopKWithKAtLeastTheSequenceLength() {
+    for (AttentionMode mode : List.of(AttentionMode.dense(), AttentionMode.topK(tokens.length))) {
+      ForwardResult r = model.forward(ForwardRequest.of(List.of(tokens)).withMode(mode)
+          .withAttentionError(true));
+      for (int l = 0; l < 3; l++) {
+        assertEquals(tokens.length, r.attentionError().rows(l), "one row per position, layer " + l);
+        assertEquals(0.0, r.attentionError().mean(l), mode + ", layer " + l);
+      }
+    }
+  }
+
+  @Test
+  void attentionOutputErrorOfTopKIsPositiveAndLeavesTheLogitsUnchanged() {
+    ForwardRequest req = ForwardRequest.of(List.of(tokens)).withMode(AttentionMode.topK(2));
+    float[] plain = model.forward(req).sequences().get(0).logits();
+    ForwardResult measured = model.forward(req.withAttentionError(true));
+    assertEquals(0.0, Golden.maxAbsDiff(plain, measured.sequences().get(0).logits()));
+    for (int l = 0; l < 3; l++) {
+      double e = measured.attentionError().mean(l);
+      assertTrue(e > 1e-4 && e < 2, "layer " + l + ": " + e);
+    }
   }
 }
