@@ -70,8 +70,17 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final long[] hist;
   private final long[] logHist;
   private final double logBinsPerUnit;
-  /** Histogram slots per (layer, head, bucket): |k grid| with histogramsPerK, else 1. */
+  /** |k grid| with histogramsPerK, else 1. */
   private final int histK;
+  /**
+   * Histogram slots of each bucket: with histogramsPerK one per k below the bucket's longest row (the
+   * k the bucket is thresholded at; longer k never see a row of it), else 1.
+   */
+  private final int[] histKOf;
+  /** First slot of each bucket within a (layer, head). */
+  private final int[] histBucketStart;
+  /** Histogram slots per (layer, head). */
+  private final int histPerHead;
   private long rowsObserved;
   private long elementsObserved;
   /** Bins of the row-local selection: the histogram's when it has any, else this many on its range. */
@@ -120,12 +129,35 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.kBinOf = new int[ks.length];
     long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
     this.histK = config.histogramsPerK() ? ks.length : 1;
+    this.histKOf = histogramSlots(index, config);
+    this.histBucketStart = new int[numBuckets];
+    int start = 0;
+    for (int b = 0; b < numBuckets; b++) {
+      histBucketStart[b] = start;
+      start += histKOf[b];
+    }
+    this.histPerHead = start;
+    long slots = (long) geometry.numLayers() * geometry.numHeads() * histPerHead;
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
-    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * histK)];
-    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * histK * (bins + 2))];
-    this.logHist = new long[bins == 0 || !post ? 0
-        : Math.toIntExact(headBuckets * histK * (bins + 2))];
+    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(slots)];
+    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(slots * (bins + 2))];
+    this.logHist = new long[bins == 0 || !post ? 0 : Math.toIntExact(slots * (bins + 2))];
     this.logBinsPerUnit = bins / -LOG_PROBABILITY_MIN;
+  }
+
+  /** Histogram slots per bucket (see {@link #histKOf}). */
+  private static int[] histogramSlots(RowLengthIndex index, CalibrationConfig config) {
+    int[] out = new int[index.numBuckets()];
+    for (int b = 0; b < out.length; b++) {
+      if (!config.histogramsPerK()) {
+        out[b] = 1;
+        continue;
+      }
+      for (int k : config.kGrid()) {
+        out[b] += k < index.upperBound(b) ? 1 : 0;
+      }
+    }
+    return out;
   }
 
   private static int strideFor(CalibrationConfig config) {
@@ -146,14 +178,17 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * Computed without allocating the state.
    */
   public static long sizeBytesFor(CalibrationGeometry geometry, CalibrationConfig config) {
-    long buckets = config.rowLengthIndex(geometry.maxPositions()).numBuckets();
-    long headBuckets = Math.multiplyExact((long) geometry.numLayers() * geometry.numHeads(), buckets);
-    long histK = config.histogramsPerK() ? config.kGrid().size() : 1;
-    long perHeadBucket = (long) config.kGrid().size() * strideFor(config)
-        + histK * ((config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L)
+    RowLengthIndex index = config.rowLengthIndex(geometry.maxPositions());
+    long heads = (long) geometry.numLayers() * geometry.numHeads();
+    long slots = 0;
+    for (int n : histogramSlots(index, config)) {
+      slots += n;
+    }
+    long perSlot = (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L)
         + (config.histogramBins() == 0 || !config.hasPlacement(Placement.POST_SOFTMAX) ? 0
-            : config.histogramBins() + 2L));
-    return headerBytes(config) + 8 * Math.multiplyExact(headBuckets, perHeadBucket) + 8;
+            : config.histogramBins() + 2L);
+    long perHead = (long) index.numBuckets() * config.kGrid().size() * strideFor(config) + slots * perSlot;
+    return headerBytes(config) + 8 * Math.multiplyExact(heads, perHead) + 8;
   }
 
   /** The serialized size of this state in bytes; equal to {@link #sizeBytesFor} of its settings. */
@@ -199,7 +234,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
 
   /** Adds one attention row (scores before pruning, with the row's max and dense denominator). */
   public void update(AttentionRow row) {
-    update(row, -1);
+    update(row, -1, null);
   }
 
   /**
@@ -211,15 +246,39 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * @throws IllegalArgumentException when k is not in the grid
    */
   public AttentionObserver observerForK(int k) {
+    int ki = kIndexOf(k);
+    return row -> update(row, ki, null);
+  }
+
+  /**
+   * An observer for top-k at calibration with one set of passes per placement: the pass for k runs
+   * every layer with the top-k of that placement ({@link AttentionMode#topK(int, Placement)}) and each
+   * captured row updates only that k's statistics of that placement (pre-softmax: score moments, pruned
+   * mass and score histogram; post-softmax: probability moments and log-probability histogram). Row
+   * counts are updated by the passes of the config's first placement only, so that running every
+   * placement's passes counts every row once.
+   *
+   * @throws IllegalArgumentException when k is not in the grid or the placement is not calibrated
+   */
+  public AttentionObserver observerForK(int k, Placement placement) {
+    int ki = kIndexOf(k);
+    if (!config.hasPlacement(placement)) {
+      throw new IllegalArgumentException("placement " + placement + " is not in the calibrated "
+          + "'placements' " + config.placements());
+    }
+    return row -> update(row, ki, placement);
+  }
+
+  private int kIndexOf(int k) {
     int ki = java.util.Arrays.binarySearch(ks, k);
     if (ki < 0) {
       throw new IllegalArgumentException("k " + k + " is not in the calibrated k grid "
           + java.util.Arrays.toString(ks));
     }
-    return row -> update(row, ki);
+    return ki;
   }
 
-  private void update(AttentionRow row, int onlyK) {
+  private void update(AttentionRow row, int onlyK, Placement only) {
     int layer = row.layer();
     int head = row.head();
     int n = row.n();
@@ -230,8 +289,13 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int b = index.bucketOf(n);
     float[] a = row.scores();
     int off = row.offset();
-    int lhb = (layer * geometry.numHeads() + head) * numBuckets + b;
-    boolean shared = onlyK <= 0;
+    int lh = layer * geometry.numHeads() + head;
+    int lhb = lh * numBuckets + b;
+    // counts come from the passes of the first placement; each placement's sums from its own passes
+    boolean owner = only == null || only == config.placements().get(0);
+    boolean doPre = preOffset >= 0 && (only == null || only == Placement.PRE_SOFTMAX);
+    boolean doPost = postOffset >= 0 && (only == null || only == Placement.POST_SOFTMAX);
+    boolean shared = onlyK <= 0 && owner;
     if (shared) {
       rowsObserved++;
       elementsObserved += n;
@@ -245,28 +309,29 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int kLast = onlyK < 0 ? kc - 1 : onlyK;
     boolean select = kFirst <= kLast && kLast < kc;
     // histogram slots this call fills: with one histogram per k, a pass for one k fills its own and a
-    // dense pass every k's; with one per (layer, head, bucket), only the shared (first or dense) pass
-    int hFirst;
-    int hLast;
-    if (bins == 0 || (histK == 1 && !shared)) {
-      hFirst = 0;
-      hLast = -1;
-    } else if (histK == 1) {
-      hFirst = lhb;
-      hLast = lhb;
-    } else {
-      hFirst = lhb * histK + (onlyK < 0 ? 0 : onlyK);
-      hLast = lhb * histK + (onlyK < 0 ? histK - 1 : onlyK);
+    // dense pass every k's; with one per (layer, head, bucket), only the first k's (or a dense) pass
+    int hb = lh * histPerHead + histBucketStart[b];
+    int hFirst = hb + (histK == 1 || onlyK < 0 ? 0 : onlyK);
+    int hLast = histK == 1 ? (onlyK <= 0 ? hb : hb - 1) : (onlyK < 0 ? hb + histKOf[b] - 1
+        : onlyK < histKOf[b] ? hb + onlyK : hb - 1);
+    if (bins == 0) {
+      hLast = hFirst - 1;
     }
-    boolean histogram = hFirst <= hLast;
-    if (histogram && logHist.length > 0) {
+    // the score histogram belongs to the pre-softmax passes (or the first placement's without them), the
+    // log-probability histogram to the post-softmax ones
+    boolean histogram = hFirst <= hLast && (doPre || (preOffset < 0 && owner));
+    if (hFirst <= hLast && doPost && logHist.length > 0) {
       // log-probabilities need the row's max and denominator: not served by the fused score bins
       addToLogHistograms(row, hFirst, hLast);
+    }
+    if (owner) {
+      for (int h = hFirst; h <= hLast; h++) {
+        histRows[h]++;
+      }
     }
     if (!select) {
       if (histogram) {
         for (int h = hFirst; h <= hLast; h++) {
-          histRows[h]++;
           int base = h * (bins + 2);
           for (int j = 0; j < n; j++) {
             hist[base + (codeOf(a[off + j]) >>> SUB_BITS)]++;
@@ -315,14 +380,15 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       c4[2 * w + i] = 0;
       c4[3 * w + i] = 0;
     }
-    for (int h = hFirst; h <= hLast; h++) {
-      histRows[h]++;
-      int base = h * (bins + 2);
-      for (int i = lowBin; i <= highBin; i++) {
-        hist[base + i] += cnt[i];
+    if (histogram) {
+      for (int h = hFirst; h <= hLast; h++) {
+        int base = h * (bins + 2);
+        for (int i = lowBin; i <= highBin; i++) {
+          hist[base + i] += cnt[i];
+        }
       }
     }
-    selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin);
+    selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin, owner, doPre, doPost);
     Arrays.fill(cnt, lowBin, highBin + 1, 0);
   }
 
@@ -335,7 +401,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * ties fill up to k: the same sum of quantized masses as any top-k set gives.
    */
   private void selectAndRecord(AttentionRow row, float[] a, int off, int n, int kFirst, int kLast,
-      int lhb, int lowBin, int highBin) {
+      int lhb, int lowBin, int highBin, boolean owner, boolean doPre, boolean doPost) {
     int[] code = codeOfScore;
     int[] cnt = binCount;
     int[] at = binEnd;
@@ -376,7 +442,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     double d = row.denominator();
     long dq = 0;
     long[] top = kTop;
-    if (preOffset >= 0) {
+    if (doPre) {
       dq = Quantization.denominator(d);
       long[] suf = suffix;
       // the lowest bin's scores >= the lowest t to its end, so that only they need a mass
@@ -417,14 +483,16 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int head = row.head();
     for (int ki = kFirst; ki <= kLast; ki++) {
       int c = (lhb * ks.length + ki) * stride;
-      cells[c]++;
-      if (preOffset >= 0) {
+      if (owner) {
+        cells[c]++;
+      }
+      if (doPre) {
         long q = Quantization.score(t[ki], layer, head);
         Int128.add(cells, c + preOffset, q);
         Int128.addSquare(cells, c + preOffset + 2, q);
         Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top[ki]));
       }
-      if (postOffset >= 0) {
+      if (doPost) {
         long p = Quantization.probability(t[ki], m, d);
         Int128.add(cells, c + postOffset, p);
         Int128.addSquare(cells, c + postOffset + 2, p);
@@ -658,7 +726,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /** Rows that went into the histogram a k reads: its own with histogramsPerK, else the shared one. */
   public long histogramRows(int layer, int head, int bucket, int kIndex) {
     requireHistograms();
-    return histRows[histSlot(layer, head, bucket, kIndex)];
+    int slot = histSlot(layer, head, bucket, kIndex);
+    return slot < 0 ? 0 : histRows[slot];
   }
 
   private int histSlot(int layer, int head, int bucket, int kIndex) {
@@ -666,8 +735,10 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       throw new IllegalArgumentException("k index " + kIndex + " is outside the k grid "
           + Arrays.toString(ks));
     }
-    return ((layer * geometry.numHeads() + head) * numBuckets + bucket) * histK
-        + (histK > 1 ? kIndex : 0);
+    int lh = layer * geometry.numHeads() + head;
+    int slots = histKOf[bucket];
+    int i = histK > 1 ? kIndex : 0;
+    return i < slots ? lh * histPerHead + histBucketStart[bucket] + i : -1;
   }
 
   /** A copy of the score histogram of (layer, head, bucket) (with histogramsPerK: the first k's). */
@@ -678,7 +749,11 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /** A copy of the score histogram a k reads: its own with histogramsPerK, else the shared one. */
   public ScoreHistogram histogram(int layer, int head, int bucket, int kIndex) {
     requireHistograms();
-    int base = histSlot(layer, head, bucket, kIndex) * (bins + 2);
+    int slot = histSlot(layer, head, bucket, kIndex);
+    if (slot < 0) {
+      return new ScoreHistogram(config.histogramMin(), config.histogramMax(), new long[bins + 2]);
+    }
+    int base = slot * (bins + 2);
     return new ScoreHistogram(config.histogramMin(), config.histogramMax(),
         Arrays.copyOfRange(hist, base, base + bins + 2));
   }
@@ -694,7 +769,11 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       throw new IllegalStateException("'placements' is set to " + config.placements()
           + " so this state keeps no log-probability histograms (post-softmax only)");
     }
-    int base = histSlot(layer, head, bucket, kIndex) * (bins + 2);
+    int slot = histSlot(layer, head, bucket, kIndex);
+    if (slot < 0) {
+      return new ScoreHistogram(LOG_PROBABILITY_MIN, 0, new long[bins + 2]);
+    }
+    int base = slot * (bins + 2);
     return new ScoreHistogram(LOG_PROBABILITY_MIN, 0, Arrays.copyOfRange(logHist, base, base + bins + 2));
   }
 
@@ -707,7 +786,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (int l = 0; l < geometry.numLayers(); l++) {
       for (int h = 0; h < geometry.numHeads(); h++) {
         for (int b = 0; b < numBuckets; b++) {
-          long rows = histRows[histSlot(l, h, b, 0)];
+          long rows = histogramRows(l, h, b, 0);
           if (rows > 0) {
             out.add(new HistogramCell(l, h, b, index.lowerBound(b), index.upperBound(b), rows,
                 histogram(l, h, b)));

@@ -221,9 +221,15 @@ class MergeAlgebraTest {
       for (int h = 0; h < G.numHeads(); h++) {
         for (int b = 0; b < whole.rowLengthIndex().numBuckets(); b++) {
           for (int ki = 0; ki < ks.length; ki++) {
-            assertEquals(dense.histogram(l, h, b), whole.histogram(l, h, b, ki));
-            assertEquals(dense.logProbabilityHistogram(l, h, b, 0), whole.logProbabilityHistogram(l, h, b, ki));
-            assertEquals(dense.histogramRows(l, h, b), whole.histogramRows(l, h, b, ki));
+            if (ks[ki] < whole.rowLengthIndex().upperBound(b)) {
+              assertEquals(dense.histogram(l, h, b), whole.histogram(l, h, b, ki));
+              assertEquals(dense.logProbabilityHistogram(l, h, b, 0), whole.logProbabilityHistogram(l, h, b, ki));
+              assertEquals(dense.histogramRows(l, h, b), whole.histogramRows(l, h, b, ki));
+            } else {
+              // no row of the bucket is longer than k: that k keeps no histogram of it
+              assertEquals(0, whole.histogram(l, h, b, ki).total());
+              assertEquals(0, whole.histogramRows(l, h, b, ki));
+            }
           }
         }
       }
@@ -233,5 +239,36 @@ class MergeAlgebraTest {
     int b = onlyLast.rowLengthIndex().bucketOf(600);
     assertEquals(0, onlyLast.histogram(0, 0, b, 0).total());
     assertTrue(onlyLast.histogram(0, 0, b, ks.length - 1).total() > 0);
+  }
+
+  /**
+   * Top-k at calibration with one set of passes per placement: each placement's passes record only its
+   * own sums and histograms and the first placement's the counts, so that running both sets over the
+   * same rows gives the state of one set of passes recording both placements, byte for byte.
+   */
+  @Test
+  void passesPerPlacementAddUpToOnePassRecordingBoth() {
+    CalibrationConfig perK = C.withHistogramsPerK(true);
+    assertEquals(List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX), perK.placements());
+    CalibrationState both = new CalibrationState(G, perK);
+    CalibrationState split = new CalibrationState(G, perK);
+    for (int k : perK.kGrid()) {
+      SyntheticRows.feed(ROWS, both.observerForK(k));
+    }
+    for (Placement p : perK.placements()) {
+      for (int k : perK.kGrid()) {
+        SyntheticRows.feed(ROWS, split.observerForK(k, p));
+      }
+    }
+    assertArrayEquals(both.serialize(), split.serialize());
+    CalibrationState preOnly = new CalibrationState(G, perK);
+    for (int k : perK.kGrid()) {
+      SyntheticRows.feed(ROWS, preOnly.observerForK(k, Placement.PRE_SOFTMAX));
+    }
+    int b = preOnly.rowLengthIndex().bucketOf(600);
+    assertEquals(both.rows(0, 0, b, 0), preOnly.rows(0, 0, b, 0));
+    assertEquals(both.histogram(0, 0, b, 0), preOnly.histogram(0, 0, b, 0));
+    assertEquals(0, preOnly.logProbabilityHistogram(0, 0, b, 0).total());
+    assertEquals(0, preOnly.moments(Placement.POST_SOFTMAX, 0, 0, b, 0).sum().signum());
   }
 }

@@ -388,7 +388,8 @@ public final class CalibrateJob {
         Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
       boolean tac = config.calibration().topKAtCalibrationFor(ExecutorModels.model(modelId).info().family());
       if (tac) {
-        LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
+        LOG.info("calibrate: top-k at calibration, one pass per placement of {} and k of {}",
+            cc.placements(), cc.kGrid());
       }
       LongAccumulator modelLoad = spark.sparkContext().longAccumulator("calibrate.model_load_ns");
       CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),

@@ -132,7 +132,7 @@ public final class RefreshJob {
     CalibrationSettings cs = config.calibration();
     RefreshSettings rs = config.refresh();
     Path root = localRoot(config.output().root());
-    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs);
+    List<Integer> kGrid = cs.kGrid();
     List<Placement> placements = only != null ? only : rs.placementsOr(cs.placements());
     for (Placement p : placements) {
       if (!cs.placements().contains(p)) {
@@ -140,9 +140,9 @@ public final class RefreshJob {
             + " 'calibration.placements' is " + lower(cs.placements()));
       }
     }
-    if (!cc.kGrid().contains(rs.gateK())) {
+    if (!kGrid.contains(rs.gateK())) {
       throw new ConfigException("'refresh.gate_k' is set to " + rs.gateK()
-          + " but must be one of 'calibration.k_grid' " + cc.kGrid());
+          + " but must be one of 'calibration.k_grid' " + kGrid);
     }
     Map<Placement, ThresholdStore> stores = new EnumMap<>(Placement.class);
     for (Placement p : placements) {
@@ -155,6 +155,8 @@ public final class RefreshJob {
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     boolean tac = cs.topKAtCalibrationFor(info.family());
+    // the calibrate job's own settings, per-k histograms with top-k at calibration included
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs, tac);
     for (ThresholdStore s : stores.values()) {
       requireContinues(s, cc, tac);
     }

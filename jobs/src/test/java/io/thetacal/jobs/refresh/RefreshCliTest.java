@@ -45,8 +45,7 @@ class RefreshCliTest {
         - {name: ep-en, source: {type: europarl, language: en, max_docs: 10}}
         - {name: ep-de, source: {type: europarl, language: de, max_docs: 10}}
       ingest: {holdout_fraction: 0.3}
-      calibration: {datasets: [ep-en], k_grid: [4, 8], holdout_sequences: 0, estimator: mean_std,
-        top_k_at_calibration: false}
+      calibration: {datasets: [ep-en], k_grid: [4, 8], holdout_sequences: 0}
       spark: {partitions: 2}
       """;
 
