@@ -228,6 +228,14 @@ public final class RefreshJob {
       return;
     }
     ThresholdManifest m = store.manifest(current);
+    // first, as it also decides the histogram layout (per-k histograms) compared below
+    Long recorded = m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION);
+    if (recorded != null && (recorded == 1L) != tac) {
+      throw new ConfigException("'calibration.top_k_at_calibration' is " + tac + " for this model but the"
+          + " current version " + store.root().resolve(current) + " was calibrated with " + (recorded == 1L)
+          + "; a refresh continues the current state and must use the same value (run a full calibration"
+          + " to change it)");
+    }
     try {
       RefreshPlan.requireCompatible(m.provenance().config(), cc);
     } catch (IllegalArgumentException e) {
@@ -238,13 +246,6 @@ public final class RefreshJob {
         }
       }
       throw new ConfigException(msg + " (" + store.root().resolve(current) + ")");
-    }
-    Long recorded = m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION);
-    if (recorded != null && (recorded == 1L) != tac) {
-      throw new ConfigException("'calibration.top_k_at_calibration' is " + tac + " for this model but the"
-          + " current version " + store.root().resolve(current) + " was calibrated with " + (recorded == 1L)
-          + "; a refresh continues the current state and must use the same value (run a full calibration"
-          + " to change it)");
     }
   }
 
