@@ -90,7 +90,7 @@ public final class AttentionKernel {
     double residual = 0;
     boolean thresholded;
     if (mode instanceof AttentionMode.TopK topK && n > topK.k()) {
-      kept = applyTopK(a, off, n, topK.k(), keptMask, maskBit);
+      kept = applyTopK(a, off, n, topK.k(), topK.renormalise(), inv, keptMask, maskBit);
       thresholded = true;
     } else if (mode instanceof AttentionMode.TopTheta tt && n > tt.k()) {
       thresholded = true;
@@ -194,7 +194,12 @@ public final class AttentionKernel {
     }
   }
 
-  private int applyTopK(float[] a, int off, int n, int k, long[] keptMask, int maskBit) {
+  /**
+   * Keeps the k largest scores; their weights are e_j / Σ_kept e when renormalised, else e_j · inv, the
+   * dense probabilities (as post-softmax Top-θ keeps them).
+   */
+  private int applyTopK(float[] a, int off, int n, int k, boolean renormalise, float inv, long[] keptMask,
+      int maskBit) {
     float t = OrderStatistics.rthLargest(a, off, n, k, scratch);
     int above = 0;
     for (int j = 0; j < n; j++) {
@@ -216,7 +221,7 @@ public final class AttentionKernel {
     for (int j = 0; j < n; j++) {
       float e = exps[j];
       if (e >= 0) {
-        a[off + j] = (float) (e / keptMass);
+        a[off + j] = renormalise ? (float) (e / keptMass) : e * inv;
         mark(keptMask, maskBit + j);
       } else {
         a[off + j] = 0f;

@@ -13,9 +13,19 @@ public sealed interface AttentionMode {
     return Dense.INSTANCE;
   }
 
-  /** Keep exactly the k largest scores of each row (rows with n <= k stay dense). */
+  /** Keep exactly the k largest scores of each row and renormalise (rows with n <= k stay dense). */
   static AttentionMode topK(int k) {
     return new TopK(k);
+  }
+
+  /**
+   * The exact top-k that Top-θ at a placement stands in for: pre-softmax the kept weights are
+   * renormalised (dropped scores are -inf before the softmax); post-softmax the dropped probabilities
+   * are zeroed and the kept ones stay as the dense softmax gave them. Top-k at calibration runs this
+   * mode, so that each layer is calibrated on the activations it sees under that placement's Top-θ.
+   */
+  static AttentionMode topK(int k, Placement placement) {
+    return new TopK(k, Objects.requireNonNull(placement, "placement") == Placement.PRE_SOFTMAX);
   }
 
   /** Top-θ pruning, see {@link TopTheta}. */
@@ -28,12 +38,21 @@ public sealed interface AttentionMode {
     INSTANCE
   }
 
-  /** Exact top-k: keeps the k largest pre-softmax scores (lowest index wins ties) and renormalises. */
-  record TopK(int k) implements AttentionMode {
+  /**
+   * Exact top-k: keeps the k largest scores (lowest index wins ties); the kept weights are renormalised
+   * to sum to 1, or with {@code renormalise} false are the dense softmax probabilities (the dropped ones
+   * zeroed, as post-softmax pruning does).
+   */
+  record TopK(int k, boolean renormalise) implements AttentionMode {
     public TopK {
       if (k <= 0) {
         throw new IllegalArgumentException("'k' is set to " + k + " but must be > 0");
       }
+    }
+
+    /** Top-k with renormalisation. */
+    public TopK(int k) {
+      this(k, true);
     }
   }
 

@@ -24,6 +24,9 @@ import java.util.TreeSet;
  * @param histogramBins equal-width bins between the edges, plus an underflow and an overflow bin; 0
  *     turns histograms off (default {@value #HISTOGRAM_BINS_DEFAULT})
  * @param estimator which estimator turns the statistics into thresholds (default MEAN_STD)
+ * @param histogramsPerK one histogram per k of the grid instead of one per (layer, head, n-bucket): with
+ *     top-k at calibration each k's pass sees different activations, and the kept-count-matching
+ *     estimator must read the histogram of the activations of its own k (default false)
  */
 public record CalibrationConfig(
     List<Integer> kGrid,
@@ -34,15 +37,24 @@ public record CalibrationConfig(
     double histogramMin,
     double histogramMax,
     int histogramBins,
-    EstimatorKind estimator) implements Serializable {
+    EstimatorKind estimator,
+    boolean histogramsPerK) implements Serializable {
 
   public static final List<Integer> K_GRID_DEFAULT = List.of(16, 32, 64, 128, 256);
   public static final double SIGMA_ADD_DEFAULT = 0.1;
   public static final double HISTOGRAM_MIN_DEFAULT = -16;
   public static final double HISTOGRAM_MAX_DEFAULT = 48;
-  public static final int HISTOGRAM_BINS_DEFAULT = 128;
+  public static final int HISTOGRAM_BINS_DEFAULT = 256;
   /** Keeps a state's serialized form within one Java byte array. */
   public static final int HISTOGRAM_BINS_LIMIT = 65_536;
+
+  /** Settings with one histogram per (layer, head, n-bucket), shared by every k. */
+  public CalibrationConfig(List<Integer> kGrid, double sigmaAdd, List<Placement> placements,
+      int exactLengthLimit, int bucketsPerOctave, double histogramMin, double histogramMax,
+      int histogramBins, EstimatorKind estimator) {
+    this(kGrid, sigmaAdd, placements, exactLengthLimit, bucketsPerOctave, histogramMin, histogramMax,
+        histogramBins, estimator, false);
+  }
 
   public CalibrationConfig {
     Objects.requireNonNull(kGrid, "'kGrid' must be set");
@@ -240,32 +252,38 @@ public record CalibrationConfig(
 
   public CalibrationConfig withKGrid(List<Integer> grid) {
     return new CalibrationConfig(grid, sigmaAdd, placements, exactLengthLimit, bucketsPerOctave,
-        histogramMin, histogramMax, histogramBins, estimator);
+        histogramMin, histogramMax, histogramBins, estimator, histogramsPerK);
   }
 
   public CalibrationConfig withSigmaAdd(double sigma) {
     return new CalibrationConfig(kGrid, sigma, placements, exactLengthLimit, bucketsPerOctave,
-        histogramMin, histogramMax, histogramBins, estimator);
+        histogramMin, histogramMax, histogramBins, estimator, histogramsPerK);
   }
 
   public CalibrationConfig withPlacements(Placement... which) {
     return new CalibrationConfig(kGrid, sigmaAdd, Arrays.asList(which), exactLengthLimit,
-        bucketsPerOctave, histogramMin, histogramMax, histogramBins, estimator);
+        bucketsPerOctave, histogramMin, histogramMax, histogramBins, estimator, histogramsPerK);
   }
 
   public CalibrationConfig withRowLengths(int exactLimit, int perOctave) {
     return new CalibrationConfig(kGrid, sigmaAdd, placements, exactLimit, perOctave, histogramMin,
-        histogramMax, histogramBins, estimator);
+        histogramMax, histogramBins, estimator, histogramsPerK);
   }
 
   public CalibrationConfig withHistogram(double min, double max, int bins) {
     return new CalibrationConfig(kGrid, sigmaAdd, placements, exactLengthLimit, bucketsPerOctave,
-        min, max, bins, estimator);
+        min, max, bins, estimator, histogramsPerK);
   }
 
   public CalibrationConfig withEstimator(EstimatorKind kind) {
     return new CalibrationConfig(kGrid, sigmaAdd, placements, exactLengthLimit, bucketsPerOctave,
-        histogramMin, histogramMax, histogramBins, kind);
+        histogramMin, histogramMax, histogramBins, kind, histogramsPerK);
+  }
+
+  /** This config with one histogram per k (for top-k at calibration) or one shared by every k. */
+  public CalibrationConfig withHistogramsPerK(boolean perK) {
+    return new CalibrationConfig(kGrid, sigmaAdd, placements, exactLengthLimit, bucketsPerOctave,
+        histogramMin, histogramMax, histogramBins, estimator, perK);
   }
 
   /** The row-length index these settings give for a model's longest row. */

@@ -19,7 +19,9 @@ import java.util.zip.CRC32;
  * probability units), and, for pre-softmax, Σ of the pruned mass D − Σ_{j∈S} e^{a_j − m} where S is the
  * row's top-k set at calibration (the k largest scores; which of tied scores is in S does not change the
  * mass) and D the row's dense softmax denominator. Per (layer, head, n-bucket) it keeps a score
- * histogram with fixed edges.
+ * histogram with fixed edges and, when post-softmax is measured, a histogram of the log-probabilities
+ * ln p_j = a_j − m − ln D with fixed edges [{@value #LOG_PROBABILITY_MIN}, 0): the pooled counts from
+ * which the kept-count-matching estimator ({@link Estimators#histogramQuantile()}) reads θ.
  *
  * <p>All sums are exact integers of fixed-point values ({@link Quantization}) in 128 bits, so merged
  * states are bitwise identical whatever the partitioning and merge order; overflow raises an error
@@ -30,7 +32,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private static final long serialVersionUID = 1L;
   /** "TCST". */
   public static final int MAGIC = 0x54435354;
-  public static final int FORMAT_VERSION = 1;
+  /** 2: log-probability histograms for post-softmax (version 1 states are refused). */
+  public static final int FORMAT_VERSION = 2;
+  /** Lower edge of the log-probability histograms (upper edge 0: ln p <= 0). */
+  public static final double LOG_PROBABILITY_MIN = -32;
+  /** Bit of the serialized placement mask that marks per-k histograms. */
+  private static final int PER_K_FLAG = 1 << 16;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
   /**
@@ -61,6 +68,19 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final long[] cells;
   private final long[] histRows;
   private final long[] hist;
+  private final long[] logHist;
+  private final double logBinsPerUnit;
+  /** |k grid| with histogramsPerK, else 1. */
+  private final int histK;
+  /**
+   * Histogram slots of each bucket: with histogramsPerK one per k below the bucket's longest row (the
+   * k the bucket is thresholded at; longer k never see a row of it), else 1.
+   */
+  private final int[] histKOf;
+  /** First slot of each bucket within a (layer, head). */
+  private final int[] histBucketStart;
+  /** Histogram slots per (layer, head). */
+  private final int histPerHead;
   private long rowsObserved;
   private long elementsObserved;
   /** Bins of the row-local selection: the histogram's when it has any, else this many on its range. */
@@ -108,9 +128,36 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.kTop = new long[ks.length];
     this.kBinOf = new int[ks.length];
     long headBuckets = (long) geometry.numLayers() * geometry.numHeads() * numBuckets;
+    this.histK = config.histogramsPerK() ? ks.length : 1;
+    this.histKOf = histogramSlots(index, config);
+    this.histBucketStart = new int[numBuckets];
+    int start = 0;
+    for (int b = 0; b < numBuckets; b++) {
+      histBucketStart[b] = start;
+      start += histKOf[b];
+    }
+    this.histPerHead = start;
+    long slots = (long) geometry.numLayers() * geometry.numHeads() * histPerHead;
     this.cells = new long[Math.toIntExact(headBuckets * ks.length * stride)];
-    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets)];
-    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(headBuckets * (bins + 2))];
+    this.histRows = new long[bins == 0 ? 0 : Math.toIntExact(slots)];
+    this.hist = new long[bins == 0 ? 0 : Math.toIntExact(slots * (bins + 2))];
+    this.logHist = new long[bins == 0 || !post ? 0 : Math.toIntExact(slots * (bins + 2))];
+    this.logBinsPerUnit = bins / -LOG_PROBABILITY_MIN;
+  }
+
+  /** Histogram slots per bucket (see {@link #histKOf}). */
+  private static int[] histogramSlots(RowLengthIndex index, CalibrationConfig config) {
+    int[] out = new int[index.numBuckets()];
+    for (int b = 0; b < out.length; b++) {
+      if (!config.histogramsPerK()) {
+        out[b] = 1;
+        continue;
+      }
+      for (int k : config.kGrid()) {
+        out[b] += k < index.upperBound(b) ? 1 : 0;
+      }
+    }
+    return out;
   }
 
   private static int strideFor(CalibrationConfig config) {
@@ -125,20 +172,28 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /**
    * The exact serialized size, in bytes, of a state for this geometry and config (the heap footprint is
    * the same plus a small constant): 8 bytes per long of (layers · heads · buckets) ·
-   * (|k grid| · (1 + 6 per pre-softmax + 4 per post-softmax) + 1 + histogram bins + 2), plus a header.
+   * (|k grid| · (1 + 6 per pre-softmax + 4 per post-softmax) + 1 + histogram bins + 2, plus another
+   * histogram bins + 2 with post-softmax; the histogram part once per k with histogramsPerK), plus a
+   * header.
    * Computed without allocating the state.
    */
   public static long sizeBytesFor(CalibrationGeometry geometry, CalibrationConfig config) {
-    long buckets = config.rowLengthIndex(geometry.maxPositions()).numBuckets();
-    long headBuckets = Math.multiplyExact((long) geometry.numLayers() * geometry.numHeads(), buckets);
-    long perHeadBucket = (long) config.kGrid().size() * strideFor(config)
-        + (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L);
-    return headerBytes(config) + 8 * Math.multiplyExact(headBuckets, perHeadBucket) + 8;
+    RowLengthIndex index = config.rowLengthIndex(geometry.maxPositions());
+    long heads = (long) geometry.numLayers() * geometry.numHeads();
+    long slots = 0;
+    for (int n : histogramSlots(index, config)) {
+      slots += n;
+    }
+    long perSlot = (config.histogramBins() == 0 ? 0 : 1 + config.histogramBins() + 2L)
+        + (config.histogramBins() == 0 || !config.hasPlacement(Placement.POST_SOFTMAX) ? 0
+            : config.histogramBins() + 2L);
+    long perHead = (long) index.numBuckets() * config.kGrid().size() * strideFor(config) + slots * perSlot;
+    return headerBytes(config) + 8 * Math.multiplyExact(heads, perHead) + 8;
   }
 
   /** The serialized size of this state in bytes; equal to {@link #sizeBytesFor} of its settings. */
   public long sizeBytes() {
-    return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length) + 8;
+    return headerBytes(config) + 8L * (cells.length + histRows.length + hist.length + logHist.length) + 8;
   }
 
   /**
@@ -179,7 +234,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
 
   /** Adds one attention row (scores before pruning, with the row's max and dense denominator). */
   public void update(AttentionRow row) {
-    update(row, -1);
+    update(row, -1, null);
   }
 
   /**
@@ -191,15 +246,39 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * @throws IllegalArgumentException when k is not in the grid
    */
   public AttentionObserver observerForK(int k) {
+    int ki = kIndexOf(k);
+    return row -> update(row, ki, null);
+  }
+
+  /**
+   * An observer for top-k at calibration with one set of passes per placement: the pass for k runs
+   * every layer with the top-k of that placement ({@link AttentionMode#topK(int, Placement)}) and each
+   * captured row updates only that k's statistics of that placement (pre-softmax: score moments, pruned
+   * mass and score histogram; post-softmax: probability moments and log-probability histogram). Row
+   * counts are updated by the passes of the config's first placement only, so that running every
+   * placement's passes counts every row once.
+   *
+   * @throws IllegalArgumentException when k is not in the grid or the placement is not calibrated
+   */
+  public AttentionObserver observerForK(int k, Placement placement) {
+    int ki = kIndexOf(k);
+    if (!config.hasPlacement(placement)) {
+      throw new IllegalArgumentException("placement " + placement + " is not in the calibrated "
+          + "'placements' " + config.placements());
+    }
+    return row -> update(row, ki, placement);
+  }
+
+  private int kIndexOf(int k) {
     int ki = java.util.Arrays.binarySearch(ks, k);
     if (ki < 0) {
       throw new IllegalArgumentException("k " + k + " is not in the calibrated k grid "
           + java.util.Arrays.toString(ks));
     }
-    return row -> update(row, ki);
+    return ki;
   }
 
-  private void update(AttentionRow row, int onlyK) {
+  private void update(AttentionRow row, int onlyK, Placement only) {
     int layer = row.layer();
     int head = row.head();
     int n = row.n();
@@ -210,8 +289,13 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int b = index.bucketOf(n);
     float[] a = row.scores();
     int off = row.offset();
-    int lhb = (layer * geometry.numHeads() + head) * numBuckets + b;
-    boolean shared = onlyK <= 0;
+    int lh = layer * geometry.numHeads() + head;
+    int lhb = lh * numBuckets + b;
+    // counts come from the passes of the first placement; each placement's sums from its own passes
+    boolean owner = only == null || only == config.placements().get(0);
+    boolean doPre = preOffset >= 0 && (only == null || only == Placement.PRE_SOFTMAX);
+    boolean doPost = postOffset >= 0 && (only == null || only == Placement.POST_SOFTMAX);
+    boolean shared = onlyK <= 0 && owner;
     if (shared) {
       rowsObserved++;
       elementsObserved += n;
@@ -224,13 +308,34 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int kFirst = onlyK < 0 ? 0 : onlyK;
     int kLast = onlyK < 0 ? kc - 1 : onlyK;
     boolean select = kFirst <= kLast && kLast < kc;
-    boolean histogram = bins > 0 && shared;
+    // histogram slots this call fills: with one histogram per k, a pass for one k fills its own and a
+    // dense pass every k's; with one per (layer, head, bucket), only the first k's (or a dense) pass
+    int hb = lh * histPerHead + histBucketStart[b];
+    int hFirst = hb + (histK == 1 || onlyK < 0 ? 0 : onlyK);
+    int hLast = histK == 1 ? (onlyK <= 0 ? hb : hb - 1) : (onlyK < 0 ? hb + histKOf[b] - 1
+        : onlyK < histKOf[b] ? hb + onlyK : hb - 1);
+    if (bins == 0) {
+      hLast = hFirst - 1;
+    }
+    // the score histogram belongs to the pre-softmax passes (or the first placement's without them), the
+    // log-probability histogram to the post-softmax ones
+    boolean histogram = hFirst <= hLast && (doPre || (preOffset < 0 && owner));
+    if (hFirst <= hLast && doPost && logHist.length > 0) {
+      // log-probabilities need the row's max and denominator: not served by the fused score bins
+      addToLogHistograms(row, hFirst, hLast);
+    }
+    if (owner) {
+      for (int h = hFirst; h <= hLast; h++) {
+        histRows[h]++;
+      }
+    }
     if (!select) {
       if (histogram) {
-        histRows[lhb]++;
-        int base = lhb * (bins + 2);
-        for (int j = 0; j < n; j++) {
-          hist[base + (codeOf(a[off + j]) >>> SUB_BITS)]++;
+        for (int h = hFirst; h <= hLast; h++) {
+          int base = h * (bins + 2);
+          for (int j = 0; j < n; j++) {
+            hist[base + (codeOf(a[off + j]) >>> SUB_BITS)]++;
+          }
         }
       }
       return;
@@ -276,13 +381,14 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       c4[3 * w + i] = 0;
     }
     if (histogram) {
-      histRows[lhb]++;
-      int base = lhb * (bins + 2);
-      for (int i = lowBin; i <= highBin; i++) {
-        hist[base + i] += cnt[i];
+      for (int h = hFirst; h <= hLast; h++) {
+        int base = h * (bins + 2);
+        for (int i = lowBin; i <= highBin; i++) {
+          hist[base + i] += cnt[i];
+        }
       }
     }
-    selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin);
+    selectAndRecord(row, a, off, n, kFirst, kLast, lhb, lowBin, highBin, owner, doPre, doPost);
     Arrays.fill(cnt, lowBin, highBin + 1, 0);
   }
 
@@ -295,7 +401,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * ties fill up to k: the same sum of quantized masses as any top-k set gives.
    */
   private void selectAndRecord(AttentionRow row, float[] a, int off, int n, int kFirst, int kLast,
-      int lhb, int lowBin, int highBin) {
+      int lhb, int lowBin, int highBin, boolean owner, boolean doPre, boolean doPost) {
     int[] code = codeOfScore;
     int[] cnt = binCount;
     int[] at = binEnd;
@@ -336,7 +442,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     double d = row.denominator();
     long dq = 0;
     long[] top = kTop;
-    if (preOffset >= 0) {
+    if (doPre) {
       dq = Quantization.denominator(d);
       long[] suf = suffix;
       // the lowest bin's scores >= the lowest t to its end, so that only they need a mass
@@ -377,14 +483,16 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int head = row.head();
     for (int ki = kFirst; ki <= kLast; ki++) {
       int c = (lhb * ks.length + ki) * stride;
-      cells[c]++;
-      if (preOffset >= 0) {
+      if (owner) {
+        cells[c]++;
+      }
+      if (doPre) {
         long q = Quantization.score(t[ki], layer, head);
         Int128.add(cells, c + preOffset, q);
         Int128.addSquare(cells, c + preOffset + 2, q);
         Int128.add(cells, c + preOffset + 4, Math.max(0, dq - top[ki]));
       }
-      if (postOffset >= 0) {
+      if (doPost) {
         long p = Quantization.probability(t[ki], m, d);
         Int128.add(cells, c + postOffset, p);
         Int128.addSquare(cells, c + postOffset + 2, p);
@@ -525,6 +633,28 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return Math.min(f, selBins << SUB_BITS) + (1 << SUB_BITS);
   }
 
+  /** Adds the row's log-probabilities (ln p_j = a_j - max - ln denominator) to slots first .. last. */
+  private void addToLogHistograms(AttentionRow row, int first, int last) {
+    float[] a = row.scores();
+    int off = row.offset();
+    int n = row.n();
+    double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
+    for (int j = 0; j < n; j++) {
+      int bin = logBinOf((a[off + j] - shift) * logBinsPerUnit);
+      for (int h = first; h <= last; h++) {
+        logHist[h * (bins + 2) + bin]++;
+      }
+    }
+  }
+
+  /** The slot of a log-probability already shifted by the lower edge and scaled to bins. */
+  private int logBinOf(double scaled) {
+    if (scaled < 0) {
+      return 0;
+    }
+    return scaled >= bins ? bins + 1 : (int) scaled + 1;
+  }
+
   /** Adds another state of the same geometry and config into this one. */
   public CalibrationState merge(CalibrationState other) {
     if (!geometry.equals(other.geometry) || !config.equals(other.config)) {
@@ -542,6 +672,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     }
     for (int i = 0; i < hist.length; i++) {
       hist[i] = Math.addExact(hist[i], other.hist[i]);
+    }
+    for (int i = 0; i < logHist.length; i++) {
+      logHist[i] = Math.addExact(logHist[i], other.logHist[i]);
     }
     rowsObserved = Math.addExact(rowsObserved, other.rowsObserved);
     elementsObserved = Math.addExact(elementsObserved, other.elementsObserved);
@@ -585,18 +718,63 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         BigInteger.valueOf(cells[c]).shiftLeft(Quantization.MASS_BITS)), Moments.MC).doubleValue();
   }
 
-  /** Rows that went into the score histogram of (layer, head, bucket). */
+  /** Rows that went into the score histogram of (layer, head, bucket) (with histogramsPerK: the first k's). */
   public long histogramRows(int layer, int head, int bucket) {
-    requireHistograms();
-    return histRows[(layer * geometry.numHeads() + head) * numBuckets + bucket];
+    return histogramRows(layer, head, bucket, 0);
   }
 
-  /** A copy of the score histogram of (layer, head, bucket). */
-  public ScoreHistogram histogram(int layer, int head, int bucket) {
+  /** Rows that went into the histogram a k reads: its own with histogramsPerK, else the shared one. */
+  public long histogramRows(int layer, int head, int bucket, int kIndex) {
     requireHistograms();
-    int base = ((layer * geometry.numHeads() + head) * numBuckets + bucket) * (bins + 2);
+    int slot = histSlot(layer, head, bucket, kIndex);
+    return slot < 0 ? 0 : histRows[slot];
+  }
+
+  private int histSlot(int layer, int head, int bucket, int kIndex) {
+    if (kIndex < 0 || kIndex >= ks.length) {
+      throw new IllegalArgumentException("k index " + kIndex + " is outside the k grid "
+          + Arrays.toString(ks));
+    }
+    int lh = layer * geometry.numHeads() + head;
+    int slots = histKOf[bucket];
+    int i = histK > 1 ? kIndex : 0;
+    return i < slots ? lh * histPerHead + histBucketStart[bucket] + i : -1;
+  }
+
+  /** A copy of the score histogram of (layer, head, bucket) (with histogramsPerK: the first k's). */
+  public ScoreHistogram histogram(int layer, int head, int bucket) {
+    return histogram(layer, head, bucket, 0);
+  }
+
+  /** A copy of the score histogram a k reads: its own with histogramsPerK, else the shared one. */
+  public ScoreHistogram histogram(int layer, int head, int bucket, int kIndex) {
+    requireHistograms();
+    int slot = histSlot(layer, head, bucket, kIndex);
+    if (slot < 0) {
+      return new ScoreHistogram(config.histogramMin(), config.histogramMax(), new long[bins + 2]);
+    }
+    int base = slot * (bins + 2);
     return new ScoreHistogram(config.histogramMin(), config.histogramMax(),
         Arrays.copyOfRange(hist, base, base + bins + 2));
+  }
+
+  /**
+   * A copy of the log-probability histogram of (layer, head, bucket): ln p_j of every score, edges
+   * [{@value #LOG_PROBABILITY_MIN}, 0) with {@code histogramBins} bins, the one a k reads (its own with
+   * histogramsPerK, else the shared one). Only with post-softmax.
+   */
+  public ScoreHistogram logProbabilityHistogram(int layer, int head, int bucket, int kIndex) {
+    requireHistograms();
+    if (logHist.length == 0) {
+      throw new IllegalStateException("'placements' is set to " + config.placements()
+          + " so this state keeps no log-probability histograms (post-softmax only)");
+    }
+    int slot = histSlot(layer, head, bucket, kIndex);
+    if (slot < 0) {
+      return new ScoreHistogram(LOG_PROBABILITY_MIN, 0, new long[bins + 2]);
+    }
+    int base = slot * (bins + 2);
+    return new ScoreHistogram(LOG_PROBABILITY_MIN, 0, Arrays.copyOfRange(logHist, base, base + bins + 2));
   }
 
   /** Every non-empty histogram, in (layer, head, bucket) order; empty when histograms are off. */
@@ -608,7 +786,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (int l = 0; l < geometry.numLayers(); l++) {
       for (int h = 0; h < geometry.numHeads(); h++) {
         for (int b = 0; b < numBuckets; b++) {
-          long rows = histRows[(l * geometry.numHeads() + h) * numBuckets + b];
+          long rows = histogramRows(l, h, b, 0);
           if (rows > 0) {
             out.add(new HistogramCell(l, h, b, index.lowerBound(b), index.upperBound(b), rows,
                 histogram(l, h, b)));
@@ -638,6 +816,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     for (Placement p : config.placements()) {
       mask |= 1 << p.ordinal();
     }
+    mask |= config.histogramsPerK() ? PER_K_FLAG : 0;
     buf.putInt(mask).putInt(config.exactLengthLimit()).putInt(config.bucketsPerOctave());
     buf.putInt(config.histogramBins()).putInt(config.estimator().ordinal());
     buf.putDouble(config.histogramMin()).putDouble(config.histogramMax()).putDouble(config.sigmaAdd());
@@ -649,6 +828,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     buf.position(buf.position() + 8 * histRows.length);
     buf.asLongBuffer().put(hist);
     buf.position(buf.position() + 8 * hist.length);
+    buf.asLongBuffer().put(logHist);
+    buf.position(buf.position() + 8 * logHist.length);
     CRC32 crc = new CRC32();
     crc.update(buf.array(), 0, buf.position());
     buf.putLong(crc.getValue());
@@ -674,6 +855,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     data.get(state.cells);
     data.get(state.histRows);
     data.get(state.hist);
+    data.get(state.logHist);
     return state;
   }
 
@@ -704,6 +886,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     }
     for (int i = 0; i < hist.length; i++) {
       hist[i] = Math.addExact(hist[i], data.get());
+    }
+    for (int i = 0; i < logHist.length; i++) {
+      logHist[i] = Math.addExact(logHist[i], data.get());
     }
     rowsObserved = Math.addExact(rowsObserved, h.rowsObserved());
     elementsObserved = Math.addExact(elementsObserved, h.elementsObserved());
@@ -760,7 +945,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       double max = buf.getDouble();
       double sigma = buf.getDouble();
       CalibrationConfig config = new CalibrationConfig(grid, sigma, placements, exact, perOctave, min,
-          max, bins, EstimatorKind.values()[est]);
+          max, bins, EstimatorKind.values()[est], (mask & PER_K_FLAG) != 0);
       long expected = sizeBytesFor(geometry, config);
       if (expected != bytes.length) {
         throw new IllegalArgumentException("length is " + bytes.length + " bytes but its header ("
@@ -804,7 +989,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     return o instanceof CalibrationState s && geometry.equals(s.geometry) && config.equals(s.config)
         && rowsObserved == s.rowsObserved && elementsObserved == s.elementsObserved
         && Arrays.equals(cells, s.cells) && Arrays.equals(histRows, s.histRows)
-        && Arrays.equals(hist, s.hist);
+        && Arrays.equals(hist, s.hist) && Arrays.equals(logHist, s.logHist);
   }
 
   @Override

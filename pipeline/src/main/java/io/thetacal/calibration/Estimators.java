@@ -16,11 +16,14 @@ public final class Estimators {
   }
 
   /**
-   * θ from the (layer, head, n-bucket) score histogram: with R rows and E scores in the bucket (mean row
-   * length n̄ = E / R), θ is the score above which k · R scores lie, i.e. the quantile 1 − k / n̄ of the
-   * bucket's pooled scores, interpolated linearly within a bin ({@link
-   * ScoreHistogram#scoreWithCountAbove}). So the rows of the bucket keep k elements on average. Cells
-   * without a calibration row with n > k are NaN. Pre-softmax placement only.
+   * Kept-count matching: θ such that the calibration rows of the (layer, head, n-bucket) keep k elements
+   * on average. With R rows and E scores in the bucket (mean row length n̄ = E / R), θ is the value above
+   * which k · R of the bucket's pooled values lie, i.e. the quantile 1 − k / n̄, read from the bucket's
+   * histogram with linear interpolation within a bin ({@link ScoreHistogram#scoreWithCountAbove}).
+   * Pre-softmax it reads the score histogram; post-softmax the log-probability histogram, θ = e^q. Unlike
+   * the mean of per-row thresholds (whose kept count is biased upward when rows differ: a row with a low
+   * t_row keeps many more than k at a shared θ, a row with a high t_row can keep at most k fewer), it
+   * matches the mean kept count itself. Cells without a calibration row with n > k are NaN.
    */
   public static Estimator histogramQuantile() {
     return HistogramQuantile.INSTANCE;
@@ -61,16 +64,16 @@ public final class Estimators {
     @Override
     public float theta(CalibrationState state, Placement placement, int layer, int head, int bucket,
         int kIndex) {
-      if (placement != Placement.PRE_SOFTMAX) {
-        throw new IllegalArgumentException("'estimator' is set to HISTOGRAM_QUANTILE but placement "
-            + placement + " is not supported: score histograms give pre-softmax thresholds only");
-      }
       if (state.rows(layer, head, bucket, kIndex) == 0) {
         return Float.NaN;
       }
-      long rows = state.histogramRows(layer, head, bucket);
-      int k = state.config().kGrid().get(kIndex);
-      return (float) state.histogram(layer, head, bucket).scoreWithCountAbove((double) k * rows);
+      double above = (double) state.config().kGrid().get(kIndex)
+          * state.histogramRows(layer, head, bucket, kIndex);
+      if (placement == Placement.PRE_SOFTMAX) {
+        return (float) state.histogram(layer, head, bucket, kIndex).scoreWithCountAbove(above);
+      }
+      return (float) StrictMath.exp(
+          state.logProbabilityHistogram(layer, head, bucket, kIndex).scoreWithCountAbove(above));
     }
   }
 }

@@ -32,14 +32,49 @@ public final class HoldoutCheck {
   }
 
   /**
+   * The verdict of one k over all layers.
+   *
+   * @param k target kept elements per row
+   * @param measured whether any held-out row had n > k (rows with n <= k keep everything and are not
+   *     thresholded, so a k at least as long as every held-out row cannot be measured)
+   * @param status "within", "outside" (some layer leaves 1 ± tolerance), or "not measurable: ..." with
+   *     the reason
+   */
+  public record KVerdict(int k, boolean measured, String status) {
+  }
+
+  /**
    * The figures of all layers and k.
    *
    * @param tolerance the allowed |ratio − 1|
    * @param entries per (layer, k), ordered by k then layer
+   * @param ks per k, whether it was measured and its verdict, ordered by k
    */
-  public record Result(double tolerance, List<Entry> entries) {
+  public record Result(double tolerance, List<Entry> entries, List<KVerdict> ks) {
     public Result {
       entries = List.copyOf(entries);
+      ks = ks == null ? verdicts(entries) : List.copyOf(ks);
+    }
+
+    /** A result whose per-k verdicts are derived from the entries. */
+    public Result(double tolerance, List<Entry> entries) {
+      this(tolerance, entries, null);
+    }
+
+    private static List<KVerdict> verdicts(List<Entry> entries) {
+      Map<Integer, List<Entry>> byK = new TreeMap<>();
+      for (Entry e : entries) {
+        byK.computeIfAbsent(e.k(), x -> new ArrayList<>()).add(e);
+      }
+      List<KVerdict> out = new ArrayList<>();
+      for (Map.Entry<Integer, List<Entry>> e : byK.entrySet()) {
+        boolean measured = e.getValue().stream().anyMatch(x -> x.thresholdedRows() > 0);
+        String status = !measured ? "not measurable: no held-out row has more than " + e.getKey()
+            + " keys (rows with n <= k are never thresholded); calibrate and check on longer sequences"
+            : e.getValue().stream().allMatch(Entry::within) ? "within" : "outside";
+        out.add(new KVerdict(e.getKey(), measured, status));
+      }
+      return out;
     }
 
     /** True when at least one (layer, k) was measured and every measured one is within tolerance. */

@@ -119,6 +119,46 @@ public final class ReferenceCalibrator implements AttentionObserver {
    * ThresholdTable.from(state, placement, Estimators.meanStd(sigmaAdd))} through {@code equals}.
    */
   public ThresholdTable toTable(Placement placement) {
+    return toTable(placement, EstimatorKind.MEAN_STD);
+  }
+
+  /**
+   * The kept-count-matching θ of a cell ({@link Estimators#histogramQuantile()}) from the stored rows:
+   * every value of every row of the bucket (score, or ln p_j = a_j − m − ln D post-softmax) counted
+   * into the configured bins, then the value above which k · (rows of the bucket) of them lie. NaN when
+   * the bucket has no row with n > k.
+   */
+  public float keptCountTheta(Placement placement, int layer, int head, int bucket, int k) {
+    int bins = config.histogramBins();
+    boolean pre = placement == Placement.PRE_SOFTMAX;
+    double lo = pre ? config.histogramMin() : CalibrationState.LOG_PROBABILITY_MIN;
+    double hi = pre ? config.histogramMax() : 0;
+    long[] counts = new long[bins + 2];
+    long total = 0;
+    boolean thresholded = false;
+    for (int n = index.lowerBound(bucket); n <= index.upperBound(bucket); n++) {
+      for (StoredRow r : rows.getOrDefault(List.of(layer, head, n), List.of())) {
+        total++;
+        thresholded |= n > k;
+        double shift = pre ? lo : (double) r.max() + StrictMath.log(r.denominator()) + lo;
+        for (float a : r.scores()) {
+          double scaled = (a - shift) * (bins / (hi - lo));
+          counts[scaled < 0 ? 0 : scaled >= bins ? bins + 1 : (int) scaled + 1]++;
+        }
+      }
+    }
+    if (!thresholded) {
+      return Float.NaN;
+    }
+    double q = new ScoreHistogram(lo, hi, counts).scoreWithCountAbove((double) k * total);
+    return pre ? (float) q : (float) StrictMath.exp(q);
+  }
+
+  /**
+   * The reference's thresholds for a placement and estimator as a table, comparable with {@code
+   * ThresholdTable.from(state, placement, estimator)} through {@code equals} (σ_add of the config).
+   */
+  public ThresholdTable toTable(Placement placement, EstimatorKind kind) {
     int[] ks = config.kGrid().stream().mapToInt(Integer::intValue).toArray();
     int size = geometry.numLayers() * geometry.numHeads() * index.numBuckets() * ks.length;
     float[] theta = new float[size];
@@ -132,7 +172,8 @@ public final class ReferenceCalibrator implements AttentionObserver {
         for (int b = 0; b < index.numBuckets(); b++) {
           for (int ki = 0; ki < ks.length; ki++, i++) {
             Cell c = cell(placement, l, h, b, ks[ki]);
-            theta[i] = c == null ? Float.NaN : c.theta();
+            theta[i] = c == null ? Float.NaN : kind == EstimatorKind.MEAN_STD ? c.theta()
+                : keptCountTheta(placement, l, h, b, ks[ki]);
             sdc[i] = c == null ? Double.NaN : c.sdcMass();
             count[i] = c == null ? 0 : c.rows();
             mean[i] = c == null ? Double.NaN : c.mean();
@@ -141,7 +182,8 @@ public final class ReferenceCalibrator implements AttentionObserver {
         }
       }
     }
-    Estimator e = Estimators.meanStd(config.sigmaAdd());
+    Estimator e = kind == EstimatorKind.MEAN_STD ? Estimators.meanStd(config.sigmaAdd())
+        : Estimators.histogramQuantile();
     return ThresholdTable.of(geometry, index, ks, placement, e.kind(), e.parameters(), theta, sdc,
         count, mean, std);
   }

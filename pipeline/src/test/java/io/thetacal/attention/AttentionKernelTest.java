@@ -168,6 +168,27 @@ class AttentionKernelTest {
     assertEquals(0.0, res[0]);
   }
 
+  /**
+   * The top-k of post-softmax pruning keeps the dense probabilities of the k largest and zeroes the rest,
+   * bit for bit the weights post-softmax Top-θ gives when its threshold keeps the same set.
+   */
+  @Test
+  void postSoftmaxTopKKeepsTheDenseProbabilitiesWithoutRenormalising() {
+    double[] res = new double[1];
+    float[] w = kernelRow(AttentionMode.topK(2, Placement.POST_SOFTMAX), ROW, res);
+    float[] d = kernelRow(AttentionMode.dense(), ROW, null);
+    assertEquals(d[0], w[0]);
+    assertEquals(d[1], w[1]);
+    assertEquals(0f, w[2]);
+    assertEquals(0f, w[3]);
+    assertEquals(0.0, res[0]);
+    float theta = (d[1] + d[2]) / 2;
+    assertArrayEquals(kernelRow(AttentionMode.topTheta(new Table(theta, 0.3, Placement.POST_SOFTMAX), 2), ROW,
+        null), w);
+    assertArrayEquals(kernelRow(AttentionMode.topK(2), ROW, null),
+        kernelRow(AttentionMode.topK(2, Placement.PRE_SOFTMAX), ROW, null));
+  }
+
   @Test
   void topKBreaksTiesByLowestIndex() {
     float[] w = kernelRow(AttentionMode.topK(2), new float[] {1f, 3f, 1f, 1f}, null);

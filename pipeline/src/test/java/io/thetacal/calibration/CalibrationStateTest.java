@@ -127,7 +127,7 @@ class CalibrationStateTest {
     long bytes = CalibrationState.sizeBytesFor(big, c);
     long buckets = c.rowLengthIndex(32_768).numBuckets();
     assertEquals(64 + 9 * 8, buckets);
-    long expected = 8L * 80 * 64 * buckets * (5 * 7 + 1 + 128 + 2) + 92 + 4 * 5 + 8;
+    long expected = 8L * 80 * 64 * buckets * (5 * 7 + 1 + 256 + 2) + 92 + 4 * 5 + 8;
     assertEquals(expected, bytes);
     assertTrue(bytes <= CalibrationState.MAX_STATE_BYTES, bytes + " bytes");
     System.out.printf("calibration state, 80 layers x 64 heads x 32768 positions, defaults: %d bytes"
@@ -157,8 +157,21 @@ class CalibrationStateTest {
         + "%d bytes (%.1f MiB); without histograms %d bytes (%.1f MiB); pre+post %d bytes (%.1f MiB)%n",
         c.kGrid(), c.rowLengthIndex(8192).numBuckets(), bytes, bytes / 1048576.0, noHist,
         noHist / 1048576.0, both, both / 1048576.0);
-    assertEquals(8L * 32 * 32 * 120 * (5 * 7 + 1 + 130) + 92 + 20 + 8, bytes);
+    assertEquals(8L * 32 * 32 * 120 * (5 * 7 + 1 + 258) + 92 + 20 + 8, bytes);
+    // post-softmax adds 4 longs per k and a log-probability histogram (bins + 2) per bucket
+    assertEquals(8L * 32 * 32 * 120 * (5 * 11 + 1 + 258 + 258) + 92 + 20 + 8, both);
     assertEquals(8L * 32 * 32 * 120 * (5 * 7) + 92 + 20 + 8, noHist);
+    // calibrate's default (both placements, top-k at calibration): a histogram of each kind per k for
+    // every bucket with rows longer than k, 104 + 88 + 56 + 48 + 40 = 336 of the 120 x 5
+    CalibrationConfig tac = c.withPlacements(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)
+        .withHistogramsPerK(true);
+    long tacBytes = CalibrationState.sizeBytesFor(llama, tac);
+    assertEquals(8L * 32 * 32 * (120 * 5 * 11 + 336 * (1 + 258 + 258)) + 92 + 20 + 8, tacBytes);
+    assertTrue(tacBytes <= CalibrationState.MAX_STATE_BYTES);
+    long tac128 = CalibrationState.sizeBytesFor(llama, tac.withHistogram(-16, 48, 128));
+    assertEquals(8L * 32 * 32 * (120 * 5 * 11 + 336 * (1 + 130 + 130)) + 92 + 20 + 8, tac128);
+    System.out.printf("LLaMA-3-8B, calibrate default (pre+post, TAC, per-k histograms): %d bytes (%.1f MiB);"
+        + " with 128 bins %d bytes (%.1f MiB)%n", tacBytes, tacBytes / 1048576.0, tac128, tac128 / 1048576.0);
   }
 
   @Test

@@ -72,9 +72,50 @@ class HistogramEstimatorTest {
       float exact = pooled[pooled.length - 1 - k * bucketRows];
       assertEquals(exact, t.cellTheta(0, 0, b, ki), 16.0 / 256, "k = " + k);
     }
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Estimators.histogramQuantile().theta(s, Placement.POST_SOFTMAX, 0, 0, b, 0));
-    assertTrue(e.getMessage().contains("pre-softmax thresholds only"), e.getMessage());
+  }
+
+  @Test
+  void keptCountThresholdsOfBothPlacementsEqualTheBruteForceReferenceBitForBit() {
+    CalibrationGeometry g = new CalibrationGeometry(2, 2, 600);
+    CalibrationConfig c = CalibrationConfig.defaults().withKGrid(List.of(2, 16, 64, 200))
+        .withPlacements(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX).withRowLengths(32, 4)
+        .withHistogram(-6, 10, 64).withEstimator(EstimatorKind.HISTOGRAM_QUANTILE);
+    List<SyntheticRows.Row> rows = SyntheticRows.generate(5, g, 150, 600);
+    CalibrationState s = SyntheticRows.state(g, c, rows);
+    ReferenceCalibrator reference = new ReferenceCalibrator(g, c);
+    SyntheticRows.feed(rows, reference);
+    for (Placement p : c.placements()) {
+      ThresholdTable t = ThresholdTable.from(s, p, c.estimatorInstance());
+      assertEquals(reference.toTable(p, EstimatorKind.HISTOGRAM_QUANTILE), t, p.toString());
+      assertTrue(t.calibratedCells() > 0);
+      for (ThresholdCell cell : t.cells()) {
+        if (p == Placement.POST_SOFTMAX) {
+          assertTrue(cell.theta() > 0 && cell.theta() < 1, "a probability: " + cell);
+        }
+      }
+    }
+  }
+
+  @Test
+  void postSoftmaxKeptCountThresholdsKeepAboutKPerRowOnHeldOutRows() {
+    CalibrationGeometry g = new CalibrationGeometry(1, 2, 2048);
+    CalibrationConfig c = CalibrationConfig.defaults().withHistogram(-8, 24, 256)
+        .withPlacements(Placement.POST_SOFTMAX).withEstimator(EstimatorKind.HISTOGRAM_QUANTILE);
+    ThresholdTable t = ThresholdTable.from(
+        SyntheticRows.state(g, c, SyntheticRows.generate(1, g, 400, 2048, false)),
+        Placement.POST_SOFTMAX, c.estimatorInstance());
+    List<SyntheticRows.Row> hold = SyntheticRows.generate(2, g, 400, 2048, false).stream()
+        .filter(r -> r.scores().length > 300).toList();
+    for (int k : new int[] {16, 64, 256}) {
+      AttentionStats stats = new AttentionStats(1);
+      AttentionKernel kernel = new AttentionKernel(AttentionMode.topTheta(t, k), null, stats);
+      for (SyntheticRows.Row r : hold) {
+        float[] a = r.scores().clone();
+        kernel.apply(0, r.head(), 0, r.index(), a, 0, a.length, null, 0);
+      }
+      double ratio = stats.meanKeptPerThresholdedRow(0) / k;
+      assertTrue(ratio > 0.75 && ratio < 1.33, "k " + k + ": ratio " + ratio);
+    }
   }
 
   private static float[] concat(float[] a, float[] b) {

@@ -150,16 +150,17 @@ class MergeAlgebraTest {
     assertTrue(e.getMessage().contains("cannot merge"), e.getMessage());
   }
 
-  static final String GOLDEN = "calibration/state-v1-seed42.bin";
+  static final String GOLDEN = "calibration/state-v2-seed42.bin";
+  static final String GOLDEN_V1 = "calibration/state-v1-seed42.bin";
 
   /**
-   * The state bytes checked in under test resources (format version 1, seed 42) still load and equal a
+   * The state bytes checked in under test resources (format version 2, seed 42) still load and equal a
    * freshly computed state. The post-softmax and SDC sums depend on the kernel's exp, so a deliberate
    * change of the format or of that exp needs a regeneration:
    * -Dthetacal.writeGolden=src/test/resources.
    */
   @Test
-  void checkedInVersionOneStateStillLoads() throws IOException {
+  void checkedInVersionTwoStateStillLoads() throws IOException {
     CalibrationState fresh = of(ROWS);
     String out = System.getProperty("thetacal.writeGolden");
     if (out != null) {
@@ -175,5 +176,99 @@ class MergeAlgebraTest {
     CalibrationState loaded = CalibrationState.deserialize(golden);
     assertEquals(fresh, loaded);
     assertEquals(ROWS.size(), loaded.rowsObserved());
+  }
+
+  /** Version 1 states (no log-probability histograms) are refused, naming both versions. */
+  @Test
+  void versionOneStateIsRefusedNamingTheVersions() throws IOException {
+    byte[] v1;
+    try (InputStream in = getClass().getClassLoader().getResourceAsStream(GOLDEN_V1)) {
+      assertTrue(in != null, GOLDEN_V1 + " is missing from test resources");
+      v1 = in.readAllBytes();
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> CalibrationState.deserialize(v1));
+    assertTrue(e.getMessage().contains("format version 1 is not supported")
+        && e.getMessage().contains("reads version 2"), e.getMessage());
+  }
+
+  /**
+   * Per-k histograms (top-k at calibration): a pass for one k fills only that k's histograms, passes in
+   * any split merge to the same bytes, the flag survives serialization, and a state whose every k saw
+   * the same rows has per-k histograms equal to the shared ones of a dense state.
+   */
+  @Test
+  void perKHistogramsFillOnlyTheirKAndMergeExactly() {
+    CalibrationConfig perK = C.withHistogramsPerK(true);
+    int[] ks = perK.kGrid().stream().mapToInt(Integer::intValue).toArray();
+    java.util.function.Function<List<SyntheticRows.Row>, CalibrationState> tac = rows -> {
+      CalibrationState s = new CalibrationState(G, perK);
+      for (int k : ks) {
+        SyntheticRows.feed(rows, s.observerForK(k));
+      }
+      return s;
+    };
+    CalibrationState whole = tac.apply(ROWS);
+    CalibrationState dense = of(ROWS);
+    int half = ROWS.size() / 2;
+    CalibrationState merged = tac.apply(ROWS.subList(0, half)).merge(tac.apply(ROWS.subList(half, ROWS.size())));
+    assertArrayEquals(whole.serialize(), merged.serialize());
+    CalibrationState back = CalibrationState.deserialize(whole.serialize());
+    assertEquals(whole, back);
+    assertTrue(back.config().histogramsPerK());
+    assertEquals(CalibrationState.sizeBytesFor(G, perK), whole.sizeBytes());
+    for (int l = 0; l < G.numLayers(); l++) {
+      for (int h = 0; h < G.numHeads(); h++) {
+        for (int b = 0; b < whole.rowLengthIndex().numBuckets(); b++) {
+          for (int ki = 0; ki < ks.length; ki++) {
+            if (ks[ki] < whole.rowLengthIndex().upperBound(b)) {
+              assertEquals(dense.histogram(l, h, b), whole.histogram(l, h, b, ki));
+              assertEquals(dense.logProbabilityHistogram(l, h, b, 0), whole.logProbabilityHistogram(l, h, b, ki));
+              assertEquals(dense.histogramRows(l, h, b), whole.histogramRows(l, h, b, ki));
+            } else {
+              // no row of the bucket is longer than k: that k keeps no histogram of it
+              assertEquals(0, whole.histogram(l, h, b, ki).total());
+              assertEquals(0, whole.histogramRows(l, h, b, ki));
+            }
+          }
+        }
+      }
+    }
+    CalibrationState onlyLast = new CalibrationState(G, perK);
+    SyntheticRows.feed(ROWS, onlyLast.observerForK(ks[ks.length - 1]));
+    int b = onlyLast.rowLengthIndex().bucketOf(600);
+    assertEquals(0, onlyLast.histogram(0, 0, b, 0).total());
+    assertTrue(onlyLast.histogram(0, 0, b, ks.length - 1).total() > 0);
+  }
+
+  /**
+   * Top-k at calibration with one set of passes per placement: each placement's passes record only its
+   * own sums and histograms and the first placement's the counts, so that running both sets over the
+   * same rows gives the state of one set of passes recording both placements, byte for byte.
+   */
+  @Test
+  void passesPerPlacementAddUpToOnePassRecordingBoth() {
+    CalibrationConfig perK = C.withHistogramsPerK(true);
+    assertEquals(List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX), perK.placements());
+    CalibrationState both = new CalibrationState(G, perK);
+    CalibrationState split = new CalibrationState(G, perK);
+    for (int k : perK.kGrid()) {
+      SyntheticRows.feed(ROWS, both.observerForK(k));
+    }
+    for (Placement p : perK.placements()) {
+      for (int k : perK.kGrid()) {
+        SyntheticRows.feed(ROWS, split.observerForK(k, p));
+      }
+    }
+    assertArrayEquals(both.serialize(), split.serialize());
+    CalibrationState preOnly = new CalibrationState(G, perK);
+    for (int k : perK.kGrid()) {
+      SyntheticRows.feed(ROWS, preOnly.observerForK(k, Placement.PRE_SOFTMAX));
+    }
+    int b = preOnly.rowLengthIndex().bucketOf(600);
+    assertEquals(both.rows(0, 0, b, 0), preOnly.rows(0, 0, b, 0));
+    assertEquals(both.histogram(0, 0, b, 0), preOnly.histogram(0, 0, b, 0));
+    assertEquals(0, preOnly.logProbabilityHistogram(0, 0, b, 0).total());
+    assertEquals(0, preOnly.moments(Placement.POST_SOFTMAX, 0, 0, b, 0).sum().signum());
   }
 }

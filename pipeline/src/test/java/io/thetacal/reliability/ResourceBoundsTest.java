@@ -36,14 +36,19 @@ class ResourceBoundsTest {
     assertEquals(136, buckets);
     long headBuckets = (long) LAYERS * HEADS * buckets;
     long header = 4 * 11 + 4 * 5 + 8 * 4 + 8 * 2;
-    // pre-softmax: count + 3 Int128 sums per k; histogram: rows + 128 bins + under/overflow
-    long pre = header + 8 * headBuckets * (5 * 7 + 1 + 128 + 2) + 8;
-    assertEquals(924_713_080L, pre);
+    // pre-softmax: count + 3 Int128 sums per k; histogram: rows + 256 bins + under/overflow
+    long pre = header + 8 * headBuckets * (5 * 7 + 1 + 256 + 2) + 8;
+    assertEquals(1_637_744_760L, pre);
     assertEquals(pre, CalibrationState.sizeBytesFor(LARGE, CalibrationConfig.defaults()));
+    assertTrue(pre <= CalibrationState.MAX_STATE_BYTES);
+    // both placements add 2 Int128 sums per k and a log-probability histogram: at 256 bins that no
+    // longer fits one state for this geometry, at 128 bins it does
     CalibrationConfig both = CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX,
-        Placement.POST_SOFTMAX);
-    assertEquals(header + 8 * headBuckets * (5 * 11 + 1 + 128 + 2) + 8, CalibrationState.sizeBytesFor(LARGE, both));
+        Placement.POST_SOFTMAX).withHistogram(-16, 48, 128);
+    assertEquals(header + 8 * headBuckets * (5 * 11 + 1 + 130 + 130) + 8, CalibrationState.sizeBytesFor(LARGE, both));
     assertTrue(CalibrationState.sizeBytesFor(LARGE, both) <= CalibrationState.MAX_STATE_BYTES);
+    assertTrue(CalibrationState.sizeBytesFor(LARGE, both.withHistogram(-16, 48, 256))
+        > CalibrationState.MAX_STATE_BYTES);
     assertEquals(48L * CONTEXT + 8, CalibrationState.scratchBytesFor(LARGE));
     assertEquals(headBuckets * 5 * 40, ThresholdTable.sizeBytesFor(LARGE, CalibrationConfig.defaults()));
   }

@@ -169,14 +169,26 @@ public final class CalibrateJob {
     return this;
   }
 
-  /** The pipeline's calibration settings for this job's configuration. */
+  /**
+   * The pipeline's calibration settings for this job's configuration, for dense calibration (one
+   * histogram per (layer, head, n-bucket)).
+   */
   public static CalibrationConfig calibrationConfig(CalibrationSettings s) {
+    return calibrationConfig(s, false);
+  }
+
+  /**
+   * The pipeline's calibration settings for this job's configuration. With top-k at calibration each
+   * k's pass sees its own activations, so the histograms (which the kept-count-matching estimator reads)
+   * are kept per k.
+   */
+  public static CalibrationConfig calibrationConfig(CalibrationSettings s, boolean topKAtCalibration) {
     return new CalibrationConfig(s.kGrid(), s.sigmaAdd(), s.placements(),
         RowLengthIndex.EXACT_LIMIT_DEFAULT, RowLengthIndex.BUCKETS_PER_OCTAVE_DEFAULT,
         CalibrationConfig.HISTOGRAM_MIN_DEFAULT, CalibrationConfig.HISTOGRAM_MAX_DEFAULT,
         CalibrationConfig.HISTOGRAM_BINS_DEFAULT,
         s.estimator() == CalibrationSettings.Estimator.MEAN_STD ? EstimatorKind.MEAN_STD
-            : EstimatorKind.HISTOGRAM_QUANTILE);
+            : EstimatorKind.HISTOGRAM_QUANTILE, topKAtCalibration);
   }
 
   public CalibrateResult execute() {
@@ -195,7 +207,7 @@ public final class CalibrateJob {
     }
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
-    CalibrationConfig cc = calibrationConfig(cs);
+    CalibrationConfig cc = calibrationConfig(cs, cs.topKAtCalibrationFor(info.family()));
     checkBounds(geometry, cc, config.model().batchSize(), Math.min(config.model().maxSequenceLength(),
         info.maxPositions()));
     String publishVersion = version != null ? version : VersionedDirectory.timestampVersion(clock);
@@ -377,7 +389,8 @@ public final class CalibrateJob {
         Duration.ofSeconds(config.spark().progressIntervalSeconds()))) {
       boolean tac = config.calibration().topKAtCalibrationFor(ExecutorModels.model(modelId).info().family());
       if (tac) {
-        LOG.info("calibrate: top-k at calibration, one pass per k of {}", cc.kGrid());
+        LOG.info("calibrate: top-k at calibration, one pass per placement of {} and k of {}",
+            cc.placements(), cc.kGrid());
       }
       LongAccumulator modelLoad = spark.sparkContext().longAccumulator("calibrate.model_load_ns");
       CalibratePartition fn = new CalibratePartition(modelId, geometry, cc, tac, progress.units(),

@@ -1,6 +1,7 @@
 package io.thetacal.jobs.calibrate;
 
 import io.thetacal.attention.AttentionMode;
+import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
@@ -23,8 +24,10 @@ import scala.Tuple2;
  * executor JVM, nothing once cached) goes to an accumulator, to tell one-time costs from capture. Batches arrive whole and fixed (batch number → (global sequence
  * index, token ids)): a forward pass's floating-point results may depend on what else is in its batch,
  * so batches must not depend on the partitioning for the thresholds to be bitwise reproducible. With
- * top-k at calibration each batch runs once per k of the grid, every layer with exact top-k, and each
- * pass updates only its k's statistics. Empty partitions emit nothing.
+ * top-k at calibration each batch runs once per placement and k of the grid, every layer with the exact
+ * top-k of that placement ({@link AttentionMode#topK(int, Placement)}), and each pass updates only that
+ * placement's statistics of its k (a pass for a k no sequence of the batch exceeds is skipped: it would
+ * record nothing, the row counts come from the first placement's first k's pass). Empty partitions emit nothing.
  */
 final class CalibratePartition
     implements FlatMapFunction<Iterator<Tuple2<Long, Iterable<Tuple2<Long, int[]>>>>, byte[]> {
@@ -77,14 +80,23 @@ final class CalibratePartition
       members.sort(Comparator.comparingLong(Tuple2::_1));
       List<int[]> batch = new ArrayList<>(members.size());
       long tokens = 0;
+      int longest = 0;
       for (Tuple2<Long, int[]> m : members) {
         batch.add(m._2());
         tokens += m._2().length;
+        longest = Math.max(longest, m._2().length);
       }
       if (topKAtCalibration) {
-        for (int k : config.kGrid()) {
-          model.forward(new ForwardRequest(batch, AttentionMode.topK(k), state.observerForK(k), false,
-              false));
+        // one set of passes per placement: its Top-θ keeps the kept weights as its own top-k does
+        for (Placement placement : config.placements()) {
+          for (int k : config.kGrid()) {
+            if (k >= longest && k != config.kGrid().get(0)) {
+              // no row of the batch has n > k: that pass would be dense and record nothing
+              continue;
+            }
+            model.forward(new ForwardRequest(batch, AttentionMode.topK(k, placement),
+                state.observerForK(k, placement), false, false));
+          }
         }
       } else {
         model.forward(new ForwardRequest(batch, AttentionMode.dense(), state, false, false));

@@ -201,6 +201,12 @@ public final class Thetacal {
       if (h != null) {
         out.printf(Locale.ROOT, "  %-12s holdout kept/k: worst |ratio-1| = %.3f, %s (tolerance %.2f, %d unmeasured)%n",
             "", h.worstDeviation(), h.allWithin() ? "all within" : "NOT all within", h.tolerance(), h.unmeasured());
+        StringBuilder perK = new StringBuilder();
+        for (io.thetacal.calibration.HoldoutCheck.KVerdict v : h.ks()) {
+          perK.append(perK.length() == 0 ? "" : ", ").append("k=").append(v.k()).append(' ')
+              .append(v.measured() ? v.status() : "not measurable");
+        }
+        out.printf(Locale.ROOT, "  %-12s holdout per k: %s%n", "", perK);
       }
     });
     return 0;

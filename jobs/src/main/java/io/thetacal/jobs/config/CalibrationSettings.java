@@ -49,7 +49,11 @@ public record CalibrationSettings(
   public enum Estimator {
     /** The paper's: mean + sigma_add · std of t_row(k) per (layer, head, n). */
     MEAN_STD,
-    /** A quantile of the per-head score histogram chosen so that on average k elements are kept. */
+    /**
+     * Kept-count matching (the default): θ per (layer, head, n-bucket) such that the calibration rows
+     * keep k elements on average, read from the bucket's score (pre-softmax) or log-probability
+     * (post-softmax) histogram.
+     */
     HISTOGRAM_QUANTILE
   }
 

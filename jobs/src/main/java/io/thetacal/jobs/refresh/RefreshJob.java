@@ -138,7 +138,7 @@ public final class RefreshJob {
     CalibrationSettings cs = config.calibration();
     RefreshSettings rs = config.refresh();
     Path root = localRoot(config.output().root());
-    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs);
+    List<Integer> kGrid = cs.kGrid();
     List<Placement> placements = only != null ? only : rs.placementsOr(cs.placements());
     for (Placement p : placements) {
       if (!cs.placements().contains(p)) {
@@ -146,9 +146,9 @@ public final class RefreshJob {
             + " 'calibration.placements' is " + lower(cs.placements()));
       }
     }
-    if (!cc.kGrid().contains(rs.gateK())) {
+    if (!kGrid.contains(rs.gateK())) {
       throw new ConfigException("'refresh.gate_k' is set to " + rs.gateK()
-          + " but must be one of 'calibration.k_grid' " + cc.kGrid());
+          + " but must be one of 'calibration.k_grid' " + kGrid);
     }
     Map<Placement, ThresholdStore> stores = new EnumMap<>(Placement.class);
     for (Placement p : placements) {
@@ -161,6 +161,8 @@ public final class RefreshJob {
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     boolean tac = cs.topKAtCalibrationFor(info.family());
+    // the calibrate job's own settings, per-k histograms with top-k at calibration included
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs, tac);
     for (ThresholdStore s : stores.values()) {
       requireContinues(s, cc, tac);
     }
@@ -242,6 +244,14 @@ public final class RefreshJob {
       return;
     }
     ThresholdManifest m = store.manifest(current);
+    // first, as it also decides the histogram layout (per-k histograms) compared below
+    Long recorded = m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION);
+    if (recorded != null && (recorded == 1L) != tac) {
+      throw new ConfigException("'calibration.top_k_at_calibration' is " + tac + " for this model but the"
+          + " current version " + store.root().resolve(current) + " was calibrated with " + (recorded == 1L)
+          + "; a refresh continues the current state and must use the same value (run a full calibration"
+          + " to change it)");
+    }
     try {
       RefreshPlan.requireCompatible(m.provenance().config(), cc);
     } catch (IllegalArgumentException e) {
@@ -252,13 +262,6 @@ public final class RefreshJob {
         }
       }
       throw new ConfigException(msg + " (" + store.root().resolve(current) + ")");
-    }
-    Long recorded = m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION);
-    if (recorded != null && (recorded == 1L) != tac) {
-      throw new ConfigException("'calibration.top_k_at_calibration' is " + tac + " for this model but the"
-          + " current version " + store.root().resolve(current) + " was calibrated with " + (recorded == 1L)
-          + "; a refresh continues the current state and must use the same value (run a full calibration"
-          + " to change it)");
     }
   }
 

@@ -9,6 +9,8 @@ import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
+import io.thetacal.calibration.EstimatorKind;
+import io.thetacal.calibration.Estimators;
 import io.thetacal.calibration.ReferenceCalibrator;
 import io.thetacal.calibration.ThresholdTable;
 import io.thetacal.io.StateFiles;
@@ -42,7 +44,7 @@ class CalibrateJobTest {
       model: {max_sequence_length: 48, batch_size: 8}
       corpora:
         - {name: ep-en, source: {type: europarl, language: en, max_docs: 12}}
-      calibration: {datasets: [ep-en], k_grid: [4, 8, 16], holdout_sequences: 8}
+      calibration: {datasets: [ep-en], k_grid: [4, 8, 16], holdout_sequences: 8, top_k_at_calibration: false}
       """;
 
   static ThetacalConfig config(String... sets) {
@@ -101,7 +103,10 @@ class CalibrateJobTest {
     }
     CalibrationState state = StateFiles.read(Path.of(one.directories().get(Placement.PRE_SOFTMAX)).resolve("state.bin"));
     for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
-      assertEquals(reference.toTable(p), ThresholdTable.from(state, p, cc.estimatorInstance()), p.toString());
+      assertEquals(reference.toTable(p), ThresholdTable.from(state, p, Estimators.meanStd(cc.sigmaAdd())),
+          p.toString());
+      assertEquals(reference.toTable(p, EstimatorKind.HISTOGRAM_QUANTILE),
+          ThresholdTable.from(state, p, cc.estimatorInstance()), p + " kept-count matching");
     }
 
     // histograms.parquet: one row per non-empty (layer, head, bucket) of the state, the same in every version
@@ -142,6 +147,7 @@ class CalibrateJobTest {
     assertEquals(ds.rowsObserved(), ts.rowsObserved(), "each row is counted once, not once per k");
     int[] ks = ds.kGrid();
     boolean deeperDiffers = false;
+    boolean histogramsDiffer = false;
     for (int h = 0; h < ds.geometry().numHeads(); h++) {
       for (int b = 0; b < ds.rowLengthIndex().numBuckets(); b++) {
         for (int ki = 0; ki < ks.length; ki++) {
@@ -151,10 +157,16 @@ class CalibrateJobTest {
           int last = ds.geometry().numLayers() - 1;
           deeperDiffers |= !ds.moments(Placement.PRE_SOFTMAX, last, h, b, ki)
               .equals(ts.moments(Placement.PRE_SOFTMAX, last, h, b, ki));
+          // each k's histogram comes from its own pass; layer 0's is the dense one
+          assertEquals(ds.histogram(0, h, b), ts.histogram(0, h, b, ki));
+          assertEquals(ds.histogramRows(0, h, b), ts.histogramRows(0, h, b, ki));
+          histogramsDiffer |= !ds.histogram(last, h, b).equals(ts.histogram(last, h, b, ki));
         }
       }
     }
     assertTrue(deeperDiffers, "top-k at calibration must change the statistics of deeper layers");
+    assertTrue(histogramsDiffer, "top-k at calibration must change the histograms of deeper layers");
+    assertTrue(ts.config().histogramsPerK() && !ds.config().histogramsPerK());
   }
 
   @Test

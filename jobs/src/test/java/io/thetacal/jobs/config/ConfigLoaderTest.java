@@ -35,7 +35,7 @@ class ConfigLoaderTest {
     ThetacalConfig c = ConfigLoader.fromYaml("model:\n  batch_size: 4\n", "test.yaml", List.of());
     assertEquals(4, c.model().batchSize());
     assertEquals("all-minilm-l6-v2", c.model().id());
-    assertEquals(128, c.model().maxSequenceLength());
+    assertEquals(512, c.model().maxSequenceLength());
   }
 
   @Test

@@ -122,7 +122,9 @@ class RefreshDefaultRunTest {
       assertTrue(r.gate().reasons().stream().anyMatch(x -> x.contains(judged)), r.gate().reasons().toString());
       assertTrue(r.watermark().datasets().get("europarl-en").containsKey("part-landed-00000.parquet"));
       ThresholdManifest m = store.manifest(current);
-      assertEquals(0L, m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION));
+      // the default calibrates with top-k at calibration, and the refresh continues it
+      assertEquals(1L, m.counts().other().get(CalibrateJob.TOP_K_AT_CALIBRATION));
+      assertTrue(m.provenance().config().histogramsPerK());
       refreshed.put(p, current);
     }
     assertTrue(stdout.contains("with 1 new partitions"), stdout);
@@ -178,9 +180,9 @@ class RefreshDefaultRunTest {
         + " version was calibrated with [16, 32, 64, 128, 256]"), stderr);
     assertEquals(2, cli("refresh", "refresh.yaml", "--set", "calibration.sigma_add=0.2"), stdout + stderr);
     assertTrue(stderr.contains("'calibration.sigma_add' is set to 0.2"), stderr);
-    assertEquals(2, cli("refresh", "refresh.yaml", "--set", "calibration.top_k_at_calibration=true"),
+    assertEquals(2, cli("refresh", "refresh.yaml", "--set", "calibration.top_k_at_calibration=false"),
         stdout + stderr);
-    assertTrue(stderr.contains("'calibration.top_k_at_calibration' is true for this model but the current"
+    assertTrue(stderr.contains("'calibration.top_k_at_calibration' is false for this model but the current"
         + " version"), stderr);
     assertEquals(2, cli("refresh", "refresh.yaml", "--set", "refresh.gate_k=12"), stdout + stderr);
     assertTrue(stderr.contains("'refresh.gate_k' is set to 12 but must be one of 'calibration.k_grid'"),
