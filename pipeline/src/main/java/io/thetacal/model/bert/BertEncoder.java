@@ -27,9 +27,10 @@ import java.util.function.IntConsumer;
  * A BERT-family encoder forward pass in Java, with every attention row going through the shared
  * {@link AttentionKernel}. Sequences of a batch are packed back to back without padding: each sequence
  * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
- * length. Projections use {@link PackedGemm} with weights packed once here when available, otherwise
- * {@link Gemm}, as do the attention products; work is split over {@code threads} (rows of the projections,
- * (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
+ * length. Projections use {@link PackedGemm} with weights packed once here when available (bias,
+ * residual and GELU added in the product's own pass), otherwise {@link Gemm}; the per-head attention
+ * products use PackedGemm's small-operand products (BLAS without 512-bit vectors); work is split over
+ * {@code threads} (rows of the projections, (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
  * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
  * parallel.
  */
@@ -151,14 +152,23 @@ public final class BertEncoder implements TransformerModel {
     }
   }
 
-  /** y[rows×out] = x[rows×in] · W + b (+ residual), split by rows across threads. */
-  private void linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
-      float[] y, float[] residual) {
+  /**
+   * y[rows×out] = x[rows×in] · W + b (+ residual), then GELU when {@code gelu}, split by rows across
+   * threads. Packed weights add bias, residual and the exact GELU in the product's own pass; returns
+   * whether GELU was applied (otherwise the caller runs {@link #gelu}).
+   */
+  private boolean linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
+      float[] y, float[] residual, boolean gelu) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
+    boolean fused = pw != null && (!gelu || w.geluErf());
     parallel(parts, p -> {
       int r0 = (int) ((long) rows * p / parts);
       int r1 = (int) ((long) rows * (p + 1) / parts);
       if (r1 <= r0) {
+        return;
+      }
+      if (fused) {
+        pw.mulBias(r1 - r0, x, r0 * in, in, bias, residual, r0 * out, out, gelu, y, r0 * out, out);
         return;
       }
       for (int r = r0; r < r1; r++) {
@@ -177,6 +187,7 @@ public final class BertEncoder implements TransformerModel {
         Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
       }
     });
+    return fused && gelu;
   }
 
   private void layerNorm(float[] x, int rows, BertWeights.Norm norm) {
@@ -269,16 +280,17 @@ public final class BertEncoder implements TransformerModel {
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
       PackedGemm[] pl = packed[l];
-      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null);
+      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
       att.run(l, qkv, ctx, ctxDense);
       if (outputError != null) {
         outputError.record(l, ctx, ctxDense, 0, total, h, h);
       }
-      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x);
+      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
       layerNorm(x1, total, lw.attnNorm());
-      linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null);
-      gelu(inter, total * w.intermediateSize());
-      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1);
+      if (!linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null, true)) {
+        gelu(inter, total * w.intermediateSize());
+      }
+      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
       layerNorm(x, total, lw.ffnNorm());
     }
 
@@ -477,8 +489,8 @@ public final class BertEncoder implements TransformerModel {
       int hd = bl % heads;
       int n = len[s];
       int base = start[s] * 3 * h;
-      Gemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, 3 * h, qkv,
-          base + h + hd * dh, 3 * h, 0f, scores, blockOffset[bl], n);
+      PackedGemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, 3 * h, qkv,
+          base + h + hd * dh, 3 * h, scores, blockOffset[bl], n);
     }
 
     private void kernelRows(AttentionKernel kernel, int layer, int bl) {
@@ -505,8 +517,8 @@ public final class BertEncoder implements TransformerModel {
       int s = bl / heads;
       int hd = bl % heads;
       int n = len[s];
-      Gemm.mul(n, dh, n, 1f, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
-          0f, ctxDense, start[s] * h + hd * dh, h);
+      PackedGemm.mul(n, dh, n, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
+          ctxDense, start[s] * h + hd * dh, h);
     }
 
     private void output(int bl, float[] qkv, float[] ctx) {
@@ -515,7 +527,7 @@ public final class BertEncoder implements TransformerModel {
       int n = len[s];
       int vOff = start[s] * 3 * h + 2 * h + hd * dh;
       int cOff = start[s] * h + hd * dh;
-      Gemm.mul(n, dh, n, 1f, scores, blockOffset[bl], n, qkv, vOff, 3 * h, 0f, ctx, cOff, h);
+      PackedGemm.mul(n, dh, n, scores, blockOffset[bl], n, qkv, vOff, 3 * h, ctx, cOff, h);
       float[] vMean = null;
       for (int i = 0; i < n; i++) {
         float r = residual[rowOffset[bl] + i];
