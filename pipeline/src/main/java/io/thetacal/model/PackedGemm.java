@@ -105,7 +105,7 @@ public final class PackedGemm {
       throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
           + " (lda " + lda + ", ldc " + ldc + ")");
     }
-    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, NR, c, cOff, ldc, null, null, 0, 0, false);
+    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, c, cOff, ldc, null, null, 0, 0, false);
   }
 
   /**
@@ -125,7 +125,7 @@ public final class PackedGemm {
       throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
           + " (lda " + lda + ", ldc " + ldc + ", ldr " + ldr + ", bias " + bias.length + ")");
     }
-    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, NR, c, cOff, ldc, bias, r, rOff, ldr, gelu);
+    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, c, cOff, ldc, bias, r, rOff, ldr, gelu);
   }
 
   /**
@@ -149,11 +149,7 @@ public final class PackedGemm {
           + " (lda " + lda + ", ldb " + ldb + ", ldc " + ldc + ")");
     }
     int panelCount = (n + NR - 1) / NR;
-    float[] p = SCRATCH.get();
-    if (p.length < panelCount * NR * k) {
-      p = new float[panelCount * NR * k];
-      SCRATCH.set(p);
-    }
+    float[] p = scratch(panelCount * NR * k);
     for (int jp = 0; jp < panelCount; jp++) {
       int base = jp * NR * k;
       int cols = Math.min(NR, n - jp * NR);
@@ -169,11 +165,11 @@ public final class PackedGemm {
         }
       }
     }
-    Kernel.mulSet(m, n, k, alpha, a, aOff, lda, p, 0, k * NR, NR, c, cOff, ldc);
+    Kernel.mulSet(m, n, k, alpha, a, aOff, lda, p, c, cOff, ldc);
   }
 
   /**
-   * C[m×n] = A[m×k] · B[k×n], row-major, B read in place (no packing) when n is a multiple of
+   * C[m×n] = A[m×k] · B[k×n], row-major, B copied into panels per call, when n is a multiple of
    * {@value #NR}: for small products such as one attention head's weights times its V rows. Each
    * element is one float FMA chain over k in ascending order. Runs on the BLAS ({@link Gemm}) otherwise.
    */
@@ -192,10 +188,26 @@ public final class PackedGemm {
       throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
           + " (lda " + lda + ", ldb " + ldb + ", ldc " + ldc + ")");
     }
-    Kernel.mulSet(m, n, k, 1f, a, aOff, lda, b, bOff, NR, ldb, c, cOff, ldc);
+    float[] p = scratch(n * k);
+    for (int j0 = 0, o = 0; j0 < n; j0 += NR) {
+      for (int kk = 0; kk < k; kk++, o += NR) {
+        System.arraycopy(b, bOff + kk * ldb + j0, p, o, NR);
+      }
+    }
+    Kernel.mulSet(m, n, k, 1f, a, aOff, lda, p, c, cOff, ldc);
   }
 
   private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+  /** This thread's packing buffer, at least {@code size} floats. */
+  private static float[] scratch(int size) {
+    float[] p = SCRATCH.get();
+    if (p.length < size) {
+      p = new float[size];
+      SCRATCH.set(p);
+    }
+    return p;
+  }
 
   /** Loaded only when the incubator module is present. */
   private static final class Kernel {
@@ -206,7 +218,7 @@ public final class PackedGemm {
       return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     }
 
-    static void mulAdd(int m, int n, int k, float[] a, int aOff, int lda, float[] p, int ldp, float[] c,
+    static void mulAdd(int m, int n, int k, float[] a, int aOff, int lda, float[] p, float[] c,
         int cOff, int ldc, float[] bias, float[] r, int rOff, int ldr, boolean gelu) {
       for (int k0 = 0; k0 < k; k0 += KC) {
         int kc = Math.min(KC, k - k0);
@@ -217,14 +229,14 @@ public final class PackedGemm {
           int i1 = Math.min(m, i0 + MC);
           int iFull = i1 - (i1 - i0) % MR;
           for (int j0 = 0; j0 < n; j0 += NR) {
-            int po = j0 * k + k0 * ldp;
+            int po = j0 * k + k0 * NR;
             int i = i0;
             for (; i < iFull; i += MR) {
               int co = cOff + i * ldc + j0;
               if (init) {
                 initTile(c, co, ldc, MR, bias, j0, r, rOff + i * ldr + j0, ldr);
               }
-              tile8(a, aOff + i * lda + k0, lda, p, po, ldp, kc, c, co, ldc);
+              tile8(a, aOff + i * lda + k0, lda, p, po, kc, c, co, ldc);
               if (act) {
                 gelu(c, co, ldc, MR);
               }
@@ -234,7 +246,7 @@ public final class PackedGemm {
               if (init) {
                 initTile(c, co, 0, 1, bias, j0, r, rOff + i * ldr + j0, 0);
               }
-              tile1(a, aOff + i * lda + k0, p, po, ldp, kc, c, co, ADD, 1f);
+              tile1(a, aOff + i * lda + k0, p, po, kc, c, co, ADD, 1f);
               if (act) {
                 gelu(c, co, 0, 1);
               }
@@ -245,30 +257,30 @@ public final class PackedGemm {
     }
 
     /**
-     * C = alpha · A · B over whole k (no slices), B in panels of {@value #NR} columns: panel jp starts at
-     * pOff + jp · panelStride and its row kk at + kk · ldp. The last panel may be partial (n % NR).
+     * C = alpha · A · B over whole k (no slices), B packed in panels [n / NR][k][NR] (the last one padded
+     * when n % NR is not 0).
      */
-    static void mulSet(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] p, int pOff,
-        int panelStride, int ldp, float[] c, int cOff, int ldc) {
+    static void mulSet(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] p, float[] c,
+        int cOff, int ldc) {
       float[] t = new float[MR * NR];
       int iFull = m - m % MR;
       for (int j0 = 0, jp = 0; j0 < n; j0 += NR, jp++) {
-        int po = pOff + jp * panelStride;
+        int po = jp * k * NR;
         int cols = Math.min(NR, n - j0);
         int i = 0;
         for (; i < iFull; i += MR) {
           if (cols == NR) {
-            tile8Set(a, aOff + i * lda, lda, p, po, ldp, k, alpha, c, cOff + i * ldc + j0, ldc);
+            tile8Set(a, aOff + i * lda, lda, p, po, k, alpha, c, cOff + i * ldc + j0, ldc);
           } else {
-            tile8Set(a, aOff + i * lda, lda, p, po, ldp, k, alpha, t, 0, NR);
+            tile8Set(a, aOff + i * lda, lda, p, po, k, alpha, t, 0, NR);
             setPartial(t, MR, cols, c, cOff + i * ldc + j0, ldc);
           }
         }
         for (; i < m; i++) {
           if (cols == NR) {
-            tile1(a, aOff + i * lda, p, po, ldp, k, c, cOff + i * ldc + j0, SET, alpha);
+            tile1(a, aOff + i * lda, p, po, k, c, cOff + i * ldc + j0, SET, alpha);
           } else {
-            tile1(a, aOff + i * lda, p, po, ldp, k, t, 0, SET, alpha);
+            tile1(a, aOff + i * lda, p, po, k, t, 0, SET, alpha);
             setPartial(t, 1, cols, c, cOff + i * ldc + j0, 0);
           }
         }
@@ -307,43 +319,40 @@ public final class PackedGemm {
       }
     }
 
-    /** The exact GELU in place on a tile of {@code rows} rows × {@value #NR} columns of c. */
+    /**
+     * The exact GELU in place on a tile of {@code rows} rows × {@value #NR} columns of c: 0.5 · v ·
+     * (1 + erf(v / √2)) with the rational erf of the encoder's scalar GELU, operation for operation, so
+     * lanes give the scalar's bits. Written out in the loop: a vector passed to a method that is not
+     * inlined is boxed.
+     */
     private static void gelu(float[] c, int co, int ldc, int rows) {
       for (int i = 0; i < rows; i++) {
         for (int h = 0; h < NR; h += L) {
           int o = co + i * ldc + h;
-          geluErf(FloatVector.fromArray(S, c, o)).intoArray(c, o);
+          FloatVector v = FloatVector.fromArray(S, c, o);
+          FloatVector x = v.mul(0.70710678f).min(4f).max(-4f);
+          FloatVector x2 = x.mul(x);
+          FloatVector p = x2.mul(-2.72614225801306e-10f).add(2.77068142495902e-08f);
+          p = p.mul(x2).sub(2.10102402082508e-06f);
+          p = p.mul(x2).sub(5.69250639462346e-05f);
+          p = p.mul(x2).sub(7.34990630326855e-04f);
+          p = p.mul(x2).sub(2.95459980854025e-03f);
+          p = p.mul(x2).sub(1.60960333262415e-02f);
+          FloatVector q = x2.mul(-1.45660718464996e-05f).sub(2.13374055278905e-04f);
+          q = q.mul(x2).sub(1.68282697438203e-03f);
+          q = q.mul(x2).sub(7.37332916720468e-03f);
+          q = q.mul(x2).sub(1.42647390514189e-02f);
+          v.mul(0.5f).mul(x.mul(p).div(q).add(1f)).intoArray(c, o);
         }
       }
     }
 
-    /**
-     * 0.5 · v · (1 + erf(v / √2)) with the rational erf of the encoder's scalar GELU, operation for
-     * operation, so lanes give the scalar's bits.
-     */
-    static FloatVector geluErf(FloatVector v) {
-      FloatVector x = v.mul(0.70710678f).min(4f).max(-4f);
-      FloatVector x2 = x.mul(x);
-      FloatVector p = x2.mul(-2.72614225801306e-10f).add(2.77068142495902e-08f);
-      p = p.mul(x2).sub(2.10102402082508e-06f);
-      p = p.mul(x2).sub(5.69250639462346e-05f);
-      p = p.mul(x2).sub(7.34990630326855e-04f);
-      p = p.mul(x2).sub(2.95459980854025e-03f);
-      p = p.mul(x2).sub(1.60960333262415e-02f);
-      FloatVector q = x2.mul(-1.45660718464996e-05f).sub(2.13374055278905e-04f);
-      q = q.mul(x2).sub(1.68282697438203e-03f);
-      q = q.mul(x2).sub(7.37332916720468e-03f);
-      q = q.mul(x2).sub(1.42647390514189e-02f);
-      FloatVector erf = x.mul(p).div(q);
-      return v.mul(0.5f).mul(erf.add(1f));
-    }
-
-    private static void tile1(float[] a, int ao, float[] p, int po, int ldp, int kc, float[] c, int co,
+    private static void tile1(float[] a, int ao, float[] p, int po, int kc, float[] c, int co,
         int mode, float alpha) {
       FloatVector c0 = FloatVector.zero(S);
       FloatVector c1 = FloatVector.zero(S);
       for (int kk = 0; kk < kc; kk++) {
-        int q = po + kk * ldp;
+        int q = po + kk * NR;
         FloatVector v = FloatVector.broadcast(S, a[ao + kk]);
         c0 = FloatVector.fromArray(S, p, q).fma(v, c0);
         c1 = FloatVector.fromArray(S, p, q + L).fma(v, c1);
@@ -358,7 +367,7 @@ public final class PackedGemm {
     }
 
     /** 8 rows × 32 columns in 16 accumulators; per k two panel loads and eight broadcasts; c += sum. */
-    private static void tile8(float[] a, int ao, int lda, float[] p, int po, int ldp, int kc, float[] c, int co,
+    private static void tile8(float[] a, int ao, int lda, float[] p, int po, int kc, float[] c, int co,
         int ldc) {
       int o1 = co + ldc;
       int o2 = o1 + ldc;
@@ -391,7 +400,7 @@ public final class PackedGemm {
       int a6 = a5 + lda;
       int a7 = a6 + lda;
       for (int kk = 0; kk < kc; kk++) {
-        int q = po + kk * ldp;
+        int q = po + kk * NR;
         FloatVector b0 = FloatVector.fromArray(S, p, q);
         FloatVector b1 = FloatVector.fromArray(S, p, q + L);
         FloatVector v = FloatVector.broadcast(S, a[ao + kk]);
@@ -438,7 +447,7 @@ public final class PackedGemm {
     }
 
     /** {@link #tile8} storing alpha · sum. */
-    private static void tile8Set(float[] a, int ao, int lda, float[] p, int po, int ldp, int kc, float alpha,
+    private static void tile8Set(float[] a, int ao, int lda, float[] p, int po, int kc, float alpha,
         float[] c, int co, int ldc) {
       int o1 = co + ldc;
       int o2 = o1 + ldc;
@@ -471,7 +480,7 @@ public final class PackedGemm {
       int a6 = a5 + lda;
       int a7 = a6 + lda;
       for (int kk = 0; kk < kc; kk++) {
-        int q = po + kk * ldp;
+        int q = po + kk * NR;
         FloatVector b0 = FloatVector.fromArray(S, p, q);
         FloatVector b1 = FloatVector.fromArray(S, p, q + L);
         FloatVector v = FloatVector.broadcast(S, a[ao + kk]);
