@@ -203,22 +203,46 @@ public final class BertEncoder implements TransformerModel {
 
   private void gelu(float[] x, int count) {
     int parts = Math.min(threads, Math.max(1, count / 4096));
-    boolean erf = w.geluErf();
-    parallel(parts, p -> {
-      int e0 = (int) ((long) count * p / parts);
-      int e1 = (int) ((long) count * (p + 1) / parts);
-      if (erf) {
-        for (int i = e0; i < e1; i++) {
-          float v = x[i];
-          x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
-        }
-      } else {
-        for (int i = e0; i < e1; i++) {
-          float v = x[i];
-          x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
-        }
+    parallel(parts, p -> geluRange(x, (int) ((long) count * p / parts), (int) ((long) count * (p + 1) / parts)));
+  }
+
+  private void geluRange(float[] x, int e0, int e1) {
+    if (w.geluErf()) {
+      for (int i = e0; i < e1; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
       }
-    });
+    } else {
+      for (int i = e0; i < e1; i++) {
+        float v = x[i];
+        x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+      }
+    }
+  }
+
+  /**
+   * Everything of a layer after attention, for rows [r0, r1) on the calling thread: output projection
+   * with residual, LayerNorm, FFN with GELU, residual, LayerNorm. Rows are independent and each element
+   * is summed in the same order as in the whole-batch passes, so the bits do not depend on the split.
+   */
+  private void postAttention(BertWeights.Layer lw, PackedGemm[] pl, int r0, int r1, float[] ctx, float[] x,
+      float[] x1, float[] inter) {
+    int h = w.hiddenSize();
+    int f = w.intermediateSize();
+    int m = r1 - r0;
+    pl[1].mulBias(m, ctx, r0 * h, h, lw.attnOutBias(), x, r0 * h, h, false, x1, r0 * h, h);
+    for (int r = r0; r < r1; r++) {
+      LayerNormRow.apply(x1, r * h, h, lw.attnNorm().gamma(), lw.attnNorm().beta(), lw.attnNorm().eps());
+    }
+    boolean erf = w.geluErf();
+    pl[2].mulBias(m, x1, r0 * h, h, lw.ffnInBias(), null, 0, 0, erf, inter, r0 * f, f);
+    if (!erf) {
+      geluRange(inter, r0 * f, r1 * f);
+    }
+    pl[3].mulBias(m, inter, r0 * f, f, lw.ffnOutBias(), x1, r0 * h, h, false, x, r0 * h, h);
+    for (int r = r0; r < r1; r++) {
+      LayerNormRow.apply(x, r * h, h, lw.ffnNorm().gamma(), lw.ffnNorm().beta(), lw.ffnNorm().eps());
+    }
   }
 
   @Override
@@ -281,7 +305,12 @@ public final class BertEncoder implements TransformerModel {
       BertWeights.Layer lw = w.layers().get(l);
       PackedGemm[] pl = packed[l];
       linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
-      att.run(l, qkv, ctx, ctxDense);
+      if (att.pipelines(ctxDense) && pl[1] != null && pl[2] != null && pl[3] != null) {
+        // the rest of the layer runs per sequence as soon as its heads are done, on whichever thread is free
+        att.run(l, qkv, ctx, null, s -> postAttention(lw, pl, start[s], start[s + 1], ctx, x, x1, inter));
+        continue;
+      }
+      att.run(l, qkv, ctx, ctxDense, null);
       if (outputError != null) {
         outputError.record(l, ctx, ctxDense, 0, total, h, h);
       }
@@ -383,12 +412,24 @@ public final class BertEncoder implements TransformerModel {
       }
     }
 
-    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
+    /** Whether {@link #run} pipelines the layer (an observer, several threads, no dense twin). */
+    boolean pipelines(float[] ctxDense) {
+      return serialKernel && parts > 1 && ctxDense == null;
+    }
+
+    /**
+     * Attention of one layer into ctx. When pipelined, {@code post} (or null) is run once per sequence,
+     * after all its heads' outputs are written, by whichever thread is free.
+     */
+    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense, IntConsumer post) {
       int blocks = len.length * heads;
-      if (serialKernel && parts > 1 && ctxDense == null) {
-        pipelined(layer, blocks, qkv, ctx);
+      if (pipelines(ctxDense)) {
+        pipelined(layer, blocks, qkv, ctx, post);
         mergeStats(layer);
         return;
+      }
+      if (post != null) {
+        throw new IllegalStateException("per-sequence work needs the pipelined attention");
       }
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
       // products. Phased runs measured faster than one fused pass per block.
@@ -424,8 +465,10 @@ public final class BertEncoder implements TransformerModel {
      * callbacks come from one thread; the other threads compute score products ahead of it and output
      * products behind it, and the calling thread takes score and output blocks itself rather than wait.
      */
-    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx) {
+    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx, IntConsumer post) {
       AtomicInteger nextScore = new AtomicInteger();
+      AtomicIntegerArray headsDone = new AtomicIntegerArray(len.length);
+      AtomicInteger nextPost = new AtomicInteger();
       AtomicIntegerArray scored = new AtomicIntegerArray(blocks);
       // Blocks [0, kernelDone) have their weights; -1 once a thread has failed.
       AtomicInteger kernelDone = new AtomicInteger();
@@ -468,6 +511,22 @@ public final class BertEncoder implements TransformerModel {
               }
             }
             output(o, qkv, ctx);
+            headsDone.incrementAndGet(o / heads);
+          }
+          if (post != null) {
+            for (int s; (s = nextPost.getAndIncrement()) < len.length; ) {
+              for (int spins = 0; headsDone.get(s) < heads; spins++) {
+                if (kernelDone.get() < 0) {
+                  return;
+                }
+                if (spins < 200) {
+                  Thread.onSpinWait();
+                } else {
+                  LockSupport.parkNanos(20_000);
+                }
+              }
+              post.accept(s);
+            }
           }
         } catch (RuntimeException | Error e) {
           kernelDone.set(-1);
