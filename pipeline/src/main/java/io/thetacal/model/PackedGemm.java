@@ -105,7 +105,108 @@ public final class PackedGemm {
       throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
           + " (lda " + lda + ", ldc " + ldc + ")");
     }
-    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, c, cOff, ldc);
+    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, c, cOff, ldc, null, null, 0, 0, false);
+  }
+
+  /**
+   * C[m×n] = A[m×k] · W + bias (+ R) (then, when {@code gelu}, the exact GELU of each element), with the
+   * bias and residual added in the same pass as the products instead of a pass of their own. Each element
+   * is (bias_j + R_ij) + the first k slice's sum, then + each later slice's sum, in that order: the bits
+   * of {@code C = bias + R} followed by {@link #mulAdd}. R is null or row-major at rOff with stride ldr.
+   */
+  public void mulBias(int m, float[] a, int aOff, int lda, float[] bias, float[] r, int rOff, int ldr,
+      boolean gelu, float[] c, int cOff, int ldc) {
+    if (m <= 0) {
+      return;
+    }
+    if (lda < k || ldc < n || aOff < 0 || cOff < 0 || bias.length < n
+        || aOff + (long) (m - 1) * lda + k > a.length || cOff + (long) (m - 1) * ldc + n > c.length
+        || r != null && (ldr < n || rOff < 0 || rOff + (long) (m - 1) * ldr + n > r.length)) {
+      throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
+          + " (lda " + lda + ", ldc " + ldc + ", ldr " + ldr + ", bias " + bias.length + ")");
+    }
+    Kernel.mulAdd(m, n, k, a, aOff, lda, panels, c, cOff, ldc, bias, r, rOff, ldr, gelu);
+  }
+
+  /**
+   * C[m×n] = alpha · A[m×k] · B[n×k]ᵀ, row-major, B packed per call: for small products such as one
+   * attention head's scores. Each element is one float FMA chain over k in ascending order, times alpha.
+   * Runs on the BLAS ({@link Gemm}) when packed products are not available.
+   */
+  public static void mulTransposed(int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+    if (!AVAILABLE) {
+      Gemm.mulTransposed(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
+      return;
+    }
+    if (m <= 0 || n <= 0) {
+      return;
+    }
+    if (k <= 0 || lda < k || ldb < k || ldc < n || aOff < 0 || bOff < 0 || cOff < 0
+        || aOff + (long) (m - 1) * lda + k > a.length || bOff + (long) (n - 1) * ldb + k > b.length
+        || cOff + (long) (m - 1) * ldc + n > c.length) {
+      throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
+          + " (lda " + lda + ", ldb " + ldb + ", ldc " + ldc + ")");
+    }
+    int panelCount = (n + NR - 1) / NR;
+    float[] p = scratch(panelCount * NR * k);
+    for (int jp = 0; jp < panelCount; jp++) {
+      int base = jp * NR * k;
+      int cols = Math.min(NR, n - jp * NR);
+      for (int jj = 0; jj < cols; jj++) {
+        int bo = bOff + (jp * NR + jj) * ldb;
+        for (int kk = 0; kk < k; kk++) {
+          p[base + kk * NR + jj] = b[bo + kk];
+        }
+      }
+      for (int jj = cols; jj < NR; jj++) {
+        for (int kk = 0; kk < k; kk++) {
+          p[base + kk * NR + jj] = 0f;
+        }
+      }
+    }
+    Kernel.mulSet(m, n, k, alpha, a, aOff, lda, p, c, cOff, ldc);
+  }
+
+  /**
+   * C[m×n] = A[m×k] · B[k×n], row-major, B copied into panels per call, when n is a multiple of
+   * {@value #NR}: for small products such as one attention head's weights times its V rows. Each
+   * element is one float FMA chain over k in ascending order. Runs on the BLAS ({@link Gemm}) otherwise.
+   */
+  public static void mul(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+      float[] c, int cOff, int ldc) {
+    if (!AVAILABLE || n % NR != 0) {
+      Gemm.mul(m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
+      return;
+    }
+    if (m <= 0 || n <= 0) {
+      return;
+    }
+    if (k <= 0 || lda < k || ldb < n || ldc < n || aOff < 0 || bOff < 0 || cOff < 0
+        || aOff + (long) (m - 1) * lda + k > a.length || bOff + (long) (k - 1) * ldb + n > b.length
+        || cOff + (long) (m - 1) * ldc + n > c.length) {
+      throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
+          + " (lda " + lda + ", ldb " + ldb + ", ldc " + ldc + ")");
+    }
+    float[] p = scratch(n * k);
+    for (int j0 = 0, o = 0; j0 < n; j0 += NR) {
+      for (int kk = 0; kk < k; kk++, o += NR) {
+        System.arraycopy(b, bOff + kk * ldb + j0, p, o, NR);
+      }
+    }
+    Kernel.mulSet(m, n, k, 1f, a, aOff, lda, p, c, cOff, ldc);
+  }
+
+  private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+  /** This thread's packing buffer, at least {@code size} floats. */
+  private static float[] scratch(int size) {
+    float[] p = SCRATCH.get();
+    if (p.length < size) {
+      p = new float[size];
+      SCRATCH.set(p);
+    }
+    return p;
   }
 
   /** Loaded only when the incubator module is present. */
@@ -117,10 +218,13 @@ public final class PackedGemm {
       return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     }
 
-    static void mulAdd(int m, int n, int k, float[] a, int aOff, int lda, float[] p, float[] c, int cOff,
-        int ldc) {
+    static void mulAdd(int m, int n, int k, float[] a, int aOff, int lda, float[] p, float[] c,
+        int cOff, int ldc, float[] bias, float[] r, int rOff, int ldr, boolean gelu) {
       for (int k0 = 0; k0 < k; k0 += KC) {
         int kc = Math.min(KC, k - k0);
+        // the first slice adds the bias (and residual) when there is one; the last applies GELU
+        boolean init = k0 == 0 && bias != null;
+        boolean act = gelu && k0 + kc >= k;
         for (int i0 = 0; i0 < m; i0 += MC) {
           int i1 = Math.min(m, i0 + MC);
           int iFull = i1 - (i1 - i0) % MR;
@@ -128,17 +232,123 @@ public final class PackedGemm {
             int po = j0 * k + k0 * NR;
             int i = i0;
             for (; i < iFull; i += MR) {
-              tile8(a, aOff + i * lda + k0, lda, p, po, kc, c, cOff + i * ldc + j0, ldc);
+              int co = cOff + i * ldc + j0;
+              if (init) {
+                initTile(c, co, ldc, MR, bias, j0, r, rOff + i * ldr + j0, ldr);
+              }
+              tile8(a, aOff + i * lda + k0, lda, p, po, kc, c, co, ldc);
+              if (act) {
+                gelu(c, co, ldc, MR);
+              }
             }
             for (; i < i1; i++) {
-              tile1(a, aOff + i * lda + k0, p, po, kc, c, cOff + i * ldc + j0);
+              int co = cOff + i * ldc + j0;
+              if (init) {
+                initTile(c, co, 0, 1, bias, j0, r, rOff + i * ldr + j0, 0);
+              }
+              tile1(a, aOff + i * lda + k0, p, po, kc, c, co, ADD, 1f);
+              if (act) {
+                gelu(c, co, 0, 1);
+              }
             }
           }
         }
       }
     }
 
-    private static void tile1(float[] a, int ao, float[] p, int po, int kc, float[] c, int co) {
+    /**
+     * C = alpha · A · B over whole k (no slices), B packed in panels [n / NR][k][NR] (the last one padded
+     * when n % NR is not 0).
+     */
+    static void mulSet(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] p, float[] c,
+        int cOff, int ldc) {
+      float[] t = new float[MR * NR];
+      int iFull = m - m % MR;
+      for (int j0 = 0, jp = 0; j0 < n; j0 += NR, jp++) {
+        int po = jp * k * NR;
+        int cols = Math.min(NR, n - j0);
+        int i = 0;
+        for (; i < iFull; i += MR) {
+          if (cols == NR) {
+            tile8Set(a, aOff + i * lda, lda, p, po, k, alpha, c, cOff + i * ldc + j0, ldc);
+          } else {
+            tile8Set(a, aOff + i * lda, lda, p, po, k, alpha, t, 0, NR);
+            setPartial(t, MR, cols, c, cOff + i * ldc + j0, ldc);
+          }
+        }
+        for (; i < m; i++) {
+          if (cols == NR) {
+            tile1(a, aOff + i * lda, p, po, k, c, cOff + i * ldc + j0, SET, alpha);
+          } else {
+            tile1(a, aOff + i * lda, p, po, k, t, 0, SET, alpha);
+            setPartial(t, 1, cols, c, cOff + i * ldc + j0, 0);
+          }
+        }
+      }
+    }
+
+    /** c += sum. */
+    static final int ADD = 0;
+    /** c = alpha · sum. */
+    static final int SET = 2;
+
+    /** Copies the first {@code cols} columns of t (rows of stride {@value #NR}) into c. */
+    private static void setPartial(float[] t, int rows, int cols, float[] c, int co, int ldc) {
+      for (int i = 0; i < rows; i++) {
+        System.arraycopy(t, i * NR, c, co + i * ldc, cols);
+      }
+    }
+
+    /**
+     * c = bias (+ r) on a tile of {@code rows} rows × {@value #NR} columns, just before its first slice
+     * is added: the same bits as adding bias and residual in a pass of their own, with the tile in cache.
+     */
+    private static void initTile(float[] c, int co, int ldc, int rows, float[] bias, int bo, float[] r, int ro,
+        int ldr) {
+      FloatVector b0 = FloatVector.fromArray(S, bias, bo);
+      FloatVector b1 = FloatVector.fromArray(S, bias, bo + L);
+      for (int i = 0; i < rows; i++) {
+        int o = co + i * ldc;
+        if (r == null) {
+          b0.intoArray(c, o);
+          b1.intoArray(c, o + L);
+        } else {
+          b0.add(FloatVector.fromArray(S, r, ro + i * ldr)).intoArray(c, o);
+          b1.add(FloatVector.fromArray(S, r, ro + i * ldr + L)).intoArray(c, o + L);
+        }
+      }
+    }
+
+    /**
+     * The exact GELU in place on a tile of {@code rows} rows × {@value #NR} columns of c: 0.5 · v ·
+     * (1 + erf(v / √2)) with the rational erf of the encoder's scalar GELU, operation for operation, so
+     * lanes give the scalar's bits. Written out in the loop: a vector passed to a method that is not
+     * inlined is boxed.
+     */
+    private static void gelu(float[] c, int co, int ldc, int rows) {
+      for (int i = 0; i < rows; i++) {
+        for (int h = 0; h < NR; h += L) {
+          int o = co + i * ldc + h;
+          FloatVector v = FloatVector.fromArray(S, c, o);
+          FloatVector x = v.mul(0.70710678f).min(4f).max(-4f);
+          FloatVector x2 = x.mul(x);
+          FloatVector p = x2.mul(-2.72614225801306e-10f).add(2.77068142495902e-08f);
+          p = p.mul(x2).sub(2.10102402082508e-06f);
+          p = p.mul(x2).sub(5.69250639462346e-05f);
+          p = p.mul(x2).sub(7.34990630326855e-04f);
+          p = p.mul(x2).sub(2.95459980854025e-03f);
+          p = p.mul(x2).sub(1.60960333262415e-02f);
+          FloatVector q = x2.mul(-1.45660718464996e-05f).sub(2.13374055278905e-04f);
+          q = q.mul(x2).sub(1.68282697438203e-03f);
+          q = q.mul(x2).sub(7.37332916720468e-03f);
+          q = q.mul(x2).sub(1.42647390514189e-02f);
+          v.mul(0.5f).mul(x.mul(p).div(q).add(1f)).intoArray(c, o);
+        }
+      }
+    }
+
+    private static void tile1(float[] a, int ao, float[] p, int po, int kc, float[] c, int co,
+        int mode, float alpha) {
       FloatVector c0 = FloatVector.zero(S);
       FloatVector c1 = FloatVector.zero(S);
       for (int kk = 0; kk < kc; kk++) {
@@ -147,11 +357,16 @@ public final class PackedGemm {
         c0 = FloatVector.fromArray(S, p, q).fma(v, c0);
         c1 = FloatVector.fromArray(S, p, q + L).fma(v, c1);
       }
-      c0.add(FloatVector.fromArray(S, c, co)).intoArray(c, co);
-      c1.add(FloatVector.fromArray(S, c, co + L)).intoArray(c, co + L);
+      if (mode == SET) {
+        c0.mul(alpha).intoArray(c, co);
+        c1.mul(alpha).intoArray(c, co + L);
+      } else {
+        c0.add(FloatVector.fromArray(S, c, co)).intoArray(c, co);
+        c1.add(FloatVector.fromArray(S, c, co + L)).intoArray(c, co + L);
+      }
     }
 
-    /** 8 rows × 32 columns in 16 accumulators; per k two panel loads and eight broadcasts. */
+    /** 8 rows × 32 columns in 16 accumulators; per k two panel loads and eight broadcasts; c += sum. */
     private static void tile8(float[] a, int ao, int lda, float[] p, int po, int kc, float[] c, int co,
         int ldc) {
       int o1 = co + ldc;
@@ -229,6 +444,87 @@ public final class PackedGemm {
       c61.add(FloatVector.fromArray(S, c, o6 + L)).intoArray(c, o6 + L);
       c70.add(FloatVector.fromArray(S, c, o7)).intoArray(c, o7);
       c71.add(FloatVector.fromArray(S, c, o7 + L)).intoArray(c, o7 + L);
+    }
+
+    /** {@link #tile8} storing alpha · sum. */
+    private static void tile8Set(float[] a, int ao, int lda, float[] p, int po, int kc, float alpha,
+        float[] c, int co, int ldc) {
+      int o1 = co + ldc;
+      int o2 = o1 + ldc;
+      int o3 = o2 + ldc;
+      int o4 = o3 + ldc;
+      int o5 = o4 + ldc;
+      int o6 = o5 + ldc;
+      int o7 = o6 + ldc;
+      FloatVector c00 = FloatVector.zero(S);
+      FloatVector c01 = FloatVector.zero(S);
+      FloatVector c10 = FloatVector.zero(S);
+      FloatVector c11 = FloatVector.zero(S);
+      FloatVector c20 = FloatVector.zero(S);
+      FloatVector c21 = FloatVector.zero(S);
+      FloatVector c30 = FloatVector.zero(S);
+      FloatVector c31 = FloatVector.zero(S);
+      FloatVector c40 = FloatVector.zero(S);
+      FloatVector c41 = FloatVector.zero(S);
+      FloatVector c50 = FloatVector.zero(S);
+      FloatVector c51 = FloatVector.zero(S);
+      FloatVector c60 = FloatVector.zero(S);
+      FloatVector c61 = FloatVector.zero(S);
+      FloatVector c70 = FloatVector.zero(S);
+      FloatVector c71 = FloatVector.zero(S);
+      int a1 = ao + lda;
+      int a2 = a1 + lda;
+      int a3 = a2 + lda;
+      int a4 = a3 + lda;
+      int a5 = a4 + lda;
+      int a6 = a5 + lda;
+      int a7 = a6 + lda;
+      for (int kk = 0; kk < kc; kk++) {
+        int q = po + kk * NR;
+        FloatVector b0 = FloatVector.fromArray(S, p, q);
+        FloatVector b1 = FloatVector.fromArray(S, p, q + L);
+        FloatVector v = FloatVector.broadcast(S, a[ao + kk]);
+        c00 = b0.fma(v, c00);
+        c01 = b1.fma(v, c01);
+        v = FloatVector.broadcast(S, a[a1 + kk]);
+        c10 = b0.fma(v, c10);
+        c11 = b1.fma(v, c11);
+        v = FloatVector.broadcast(S, a[a2 + kk]);
+        c20 = b0.fma(v, c20);
+        c21 = b1.fma(v, c21);
+        v = FloatVector.broadcast(S, a[a3 + kk]);
+        c30 = b0.fma(v, c30);
+        c31 = b1.fma(v, c31);
+        v = FloatVector.broadcast(S, a[a4 + kk]);
+        c40 = b0.fma(v, c40);
+        c41 = b1.fma(v, c41);
+        v = FloatVector.broadcast(S, a[a5 + kk]);
+        c50 = b0.fma(v, c50);
+        c51 = b1.fma(v, c51);
+        v = FloatVector.broadcast(S, a[a6 + kk]);
+        c60 = b0.fma(v, c60);
+        c61 = b1.fma(v, c61);
+        v = FloatVector.broadcast(S, a[a7 + kk]);
+        c70 = b0.fma(v, c70);
+        c71 = b1.fma(v, c71);
+      }
+      FloatVector al = FloatVector.broadcast(S, alpha);
+      c00.mul(al).intoArray(c, co);
+      c01.mul(al).intoArray(c, co + L);
+      c10.mul(al).intoArray(c, o1);
+      c11.mul(al).intoArray(c, o1 + L);
+      c20.mul(al).intoArray(c, o2);
+      c21.mul(al).intoArray(c, o2 + L);
+      c30.mul(al).intoArray(c, o3);
+      c31.mul(al).intoArray(c, o3 + L);
+      c40.mul(al).intoArray(c, o4);
+      c41.mul(al).intoArray(c, o4 + L);
+      c50.mul(al).intoArray(c, o5);
+      c51.mul(al).intoArray(c, o5 + L);
+      c60.mul(al).intoArray(c, o6);
+      c61.mul(al).intoArray(c, o6 + L);
+      c70.mul(al).intoArray(c, o7);
+      c71.mul(al).intoArray(c, o7 + L);
     }
   }
 }

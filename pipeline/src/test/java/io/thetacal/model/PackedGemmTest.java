@@ -1,5 +1,6 @@
 package io.thetacal.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -46,6 +47,70 @@ class PackedGemmTest {
         float tol = inside ? 1e-5f * k : 0f;
         assertEquals(expected[i], c[i], tol, "shape " + m + "x" + n + "x" + k + ", element " + i);
       }
+    }
+  }
+
+  @Test
+  void biasAndResidualInTheProductsPassGiveTheBitsOfAddingThemFirst() {
+    assumeTrue(PackedGemm.available(), "needs 512-bit Vector API lanes");
+    SplittableRandom r = new SplittableRandom(11);
+    int[][] shapes = {{1, 32, 7}, {19, 96, 300}, {131, 64, 384}, {37, 32, 1536}};
+    for (int[] s : shapes) {
+      int m = s[0];
+      int n = s[1];
+      int k = s[2];
+      float[] a = random(r, 3 + m * k);
+      float[] w = random(r, k * n);
+      float[] bias = random(r, n);
+      float[] res = random(r, 5 + m * (n + 2));
+      PackedGemm p = PackedGemm.packOrNull(w, k, n);
+      for (boolean withResidual : new boolean[] {false, true}) {
+        float[] expected = new float[1 + m * n];
+        for (int i = 0; i < m; i++) {
+          for (int j = 0; j < n; j++) {
+            expected[1 + i * n + j] = withResidual ? bias[j] + res[5 + i * (n + 2) + j] : bias[j];
+          }
+        }
+        p.mulAdd(m, a, 3, k, expected, 1, n);
+        float[] c = new float[1 + m * n];
+        p.mulBias(m, a, 3, k, bias, withResidual ? res : null, 5, n + 2, false, c, 1, n);
+        assertArrayEquals(expected, c, "shape " + m + "x" + n + "x" + k + ", residual " + withResidual);
+      }
+    }
+  }
+
+  @Test
+  void smallProductsMatchTheBlasOnHeadShapedOperands() {
+    SplittableRandom r = new SplittableRandom(5);
+    int[][] shapes = {{1, 1, 32}, {7, 7, 32}, {128, 128, 32}, {45, 45, 32}, {9, 33, 64}, {300, 70, 16}};
+    for (int[] s : shapes) {
+      int m = s[0];
+      int n = s[1];
+      int k = s[2];
+      int ld = 3 * k + 4;
+      float[] q = random(r, 2 + m * ld);
+      float[] kb = random(r, 6 + n * ld);
+      float[] expected = random(r, 1 + m * (n + 3));
+      float[] c = expected.clone();
+      Gemm.mulTransposed(m, n, k, 0.125f, q, 2, ld, kb, 6, ld, 0f, expected, 1, n + 3);
+      PackedGemm.mulTransposed(m, n, k, 0.125f, q, 2, ld, kb, 6, ld, c, 1, n + 3);
+      assertClose(expected, c, 1, n, n + 3, k, "scores " + m + "x" + n + "x" + k);
+
+      // weights [m×n] times V [n×k]: k columns, V rows strided
+      float[] v = random(r, 4 + n * ld);
+      float[] out = random(r, 3 + m * (k + 5));
+      float[] outExpected = out.clone();
+      Gemm.mul(m, k, n, 1f, expected, 1, n + 3, v, 4, ld, 0f, outExpected, 3, k + 5);
+      PackedGemm.mul(m, k, n, expected, 1, n + 3, v, 4, ld, out, 3, k + 5);
+      assertClose(outExpected, out, 3, k, k + 5, n, "output " + m + "x" + k + "x" + n);
+    }
+  }
+
+  private static void assertClose(float[] expected, float[] actual, int off, int cols, int ld, int k,
+      String what) {
+    for (int i = 0; i < actual.length; i++) {
+      boolean inside = i >= off && (i - off) % ld < cols;
+      assertEquals(expected[i], actual[i], inside ? 1e-5f * k : 0f, what + ", element " + i);
     }
   }
 

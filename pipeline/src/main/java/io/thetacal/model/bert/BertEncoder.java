@@ -27,9 +27,10 @@ import java.util.function.IntConsumer;
  * A BERT-family encoder forward pass in Java, with every attention row going through the shared
  * {@link AttentionKernel}. Sequences of a batch are packed back to back without padding: each sequence
  * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
- * length. Projections use {@link PackedGemm} with weights packed once here when available, otherwise
- * {@link Gemm}, as do the attention products; work is split over {@code threads} (rows of the projections,
- * (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
+ * length. Projections use {@link PackedGemm} with weights packed once here when available (bias,
+ * residual and GELU added in the product's own pass), otherwise {@link Gemm}; the per-head attention
+ * products use PackedGemm's small-operand products (BLAS without 512-bit vectors); work is split over
+ * {@code threads} (rows of the projections, (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
  * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
  * parallel.
  */
@@ -151,14 +152,23 @@ public final class BertEncoder implements TransformerModel {
     }
   }
 
-  /** y[rows×out] = x[rows×in] · W + b (+ residual), split by rows across threads. */
-  private void linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
-      float[] y, float[] residual) {
+  /**
+   * y[rows×out] = x[rows×in] · W + b (+ residual), then GELU when {@code gelu}, split by rows across
+   * threads. Packed weights add bias, residual and the exact GELU in the product's own pass; returns
+   * whether GELU was applied (otherwise the caller runs {@link #gelu}).
+   */
+  private boolean linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
+      float[] y, float[] residual, boolean gelu) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
+    boolean fused = pw != null && (!gelu || w.geluErf());
     parallel(parts, p -> {
       int r0 = (int) ((long) rows * p / parts);
       int r1 = (int) ((long) rows * (p + 1) / parts);
       if (r1 <= r0) {
+        return;
+      }
+      if (fused) {
+        pw.mulBias(r1 - r0, x, r0 * in, in, bias, residual, r0 * out, out, gelu, y, r0 * out, out);
         return;
       }
       for (int r = r0; r < r1; r++) {
@@ -177,6 +187,7 @@ public final class BertEncoder implements TransformerModel {
         Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
       }
     });
+    return fused && gelu;
   }
 
   private void layerNorm(float[] x, int rows, BertWeights.Norm norm) {
@@ -192,22 +203,46 @@ public final class BertEncoder implements TransformerModel {
 
   private void gelu(float[] x, int count) {
     int parts = Math.min(threads, Math.max(1, count / 4096));
-    boolean erf = w.geluErf();
-    parallel(parts, p -> {
-      int e0 = (int) ((long) count * p / parts);
-      int e1 = (int) ((long) count * (p + 1) / parts);
-      if (erf) {
-        for (int i = e0; i < e1; i++) {
-          float v = x[i];
-          x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
-        }
-      } else {
-        for (int i = e0; i < e1; i++) {
-          float v = x[i];
-          x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
-        }
+    parallel(parts, p -> geluRange(x, (int) ((long) count * p / parts), (int) ((long) count * (p + 1) / parts)));
+  }
+
+  private void geluRange(float[] x, int e0, int e1) {
+    if (w.geluErf()) {
+      for (int i = e0; i < e1; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
       }
-    });
+    } else {
+      for (int i = e0; i < e1; i++) {
+        float v = x[i];
+        x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+      }
+    }
+  }
+
+  /**
+   * Everything of a layer after attention, for rows [r0, r1) on the calling thread: output projection
+   * with residual, LayerNorm, FFN with GELU, residual, LayerNorm. Rows are independent and each element
+   * is summed in the same order as in the whole-batch passes, so the bits do not depend on the split.
+   */
+  private void postAttention(BertWeights.Layer lw, PackedGemm[] pl, int r0, int r1, float[] ctx, float[] x,
+      float[] x1, float[] inter) {
+    int h = w.hiddenSize();
+    int f = w.intermediateSize();
+    int m = r1 - r0;
+    pl[1].mulBias(m, ctx, r0 * h, h, lw.attnOutBias(), x, r0 * h, h, false, x1, r0 * h, h);
+    for (int r = r0; r < r1; r++) {
+      LayerNormRow.apply(x1, r * h, h, lw.attnNorm().gamma(), lw.attnNorm().beta(), lw.attnNorm().eps());
+    }
+    boolean erf = w.geluErf();
+    pl[2].mulBias(m, x1, r0 * h, h, lw.ffnInBias(), null, 0, 0, erf, inter, r0 * f, f);
+    if (!erf) {
+      geluRange(inter, r0 * f, r1 * f);
+    }
+    pl[3].mulBias(m, inter, r0 * f, f, lw.ffnOutBias(), x1, r0 * h, h, false, x, r0 * h, h);
+    for (int r = r0; r < r1; r++) {
+      LayerNormRow.apply(x, r * h, h, lw.ffnNorm().gamma(), lw.ffnNorm().beta(), lw.ffnNorm().eps());
+    }
   }
 
   @Override
@@ -269,16 +304,22 @@ public final class BertEncoder implements TransformerModel {
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
       PackedGemm[] pl = packed[l];
-      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null);
-      att.run(l, qkv, ctx, ctxDense);
+      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
+      if (att.pipelines(ctxDense) && pl[1] != null && pl[2] != null && pl[3] != null) {
+        // the rest of the layer runs per sequence as soon as its heads are done, on whichever thread is free
+        att.run(l, qkv, ctx, null, s -> postAttention(lw, pl, start[s], start[s + 1], ctx, x, x1, inter));
+        continue;
+      }
+      att.run(l, qkv, ctx, ctxDense, null);
       if (outputError != null) {
         outputError.record(l, ctx, ctxDense, 0, total, h, h);
       }
-      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x);
+      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
       layerNorm(x1, total, lw.attnNorm());
-      linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null);
-      gelu(inter, total * w.intermediateSize());
-      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1);
+      if (!linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null, true)) {
+        gelu(inter, total * w.intermediateSize());
+      }
+      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
       layerNorm(x, total, lw.ffnNorm());
     }
 
@@ -371,12 +412,24 @@ public final class BertEncoder implements TransformerModel {
       }
     }
 
-    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
+    /** Whether {@link #run} pipelines the layer (an observer, several threads, no dense twin). */
+    boolean pipelines(float[] ctxDense) {
+      return serialKernel && parts > 1 && ctxDense == null;
+    }
+
+    /**
+     * Attention of one layer into ctx. When pipelined, {@code post} (or null) is run once per sequence,
+     * after all its heads' outputs are written, by whichever thread is free.
+     */
+    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense, IntConsumer post) {
       int blocks = len.length * heads;
-      if (serialKernel && parts > 1 && ctxDense == null) {
-        pipelined(layer, blocks, qkv, ctx);
+      if (pipelines(ctxDense)) {
+        pipelined(layer, blocks, qkv, ctx, post);
         mergeStats(layer);
         return;
+      }
+      if (post != null) {
+        throw new IllegalStateException("per-sequence work needs the pipelined attention");
       }
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
       // products. Phased runs measured faster than one fused pass per block.
@@ -412,8 +465,10 @@ public final class BertEncoder implements TransformerModel {
      * callbacks come from one thread; the other threads compute score products ahead of it and output
      * products behind it, and the calling thread takes score and output blocks itself rather than wait.
      */
-    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx) {
+    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx, IntConsumer post) {
       AtomicInteger nextScore = new AtomicInteger();
+      AtomicIntegerArray headsDone = new AtomicIntegerArray(len.length);
+      AtomicInteger nextPost = new AtomicInteger();
       AtomicIntegerArray scored = new AtomicIntegerArray(blocks);
       // Blocks [0, kernelDone) have their weights; -1 once a thread has failed.
       AtomicInteger kernelDone = new AtomicInteger();
@@ -456,6 +511,22 @@ public final class BertEncoder implements TransformerModel {
               }
             }
             output(o, qkv, ctx);
+            headsDone.incrementAndGet(o / heads);
+          }
+          if (post != null) {
+            for (int s; (s = nextPost.getAndIncrement()) < len.length; ) {
+              for (int spins = 0; headsDone.get(s) < heads; spins++) {
+                if (kernelDone.get() < 0) {
+                  return;
+                }
+                if (spins < 200) {
+                  Thread.onSpinWait();
+                } else {
+                  LockSupport.parkNanos(20_000);
+                }
+              }
+              post.accept(s);
+            }
           }
         } catch (RuntimeException | Error e) {
           kernelDone.set(-1);
@@ -477,8 +548,8 @@ public final class BertEncoder implements TransformerModel {
       int hd = bl % heads;
       int n = len[s];
       int base = start[s] * 3 * h;
-      Gemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, 3 * h, qkv,
-          base + h + hd * dh, 3 * h, 0f, scores, blockOffset[bl], n);
+      PackedGemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, 3 * h, qkv,
+          base + h + hd * dh, 3 * h, scores, blockOffset[bl], n);
     }
 
     private void kernelRows(AttentionKernel kernel, int layer, int bl) {
@@ -505,8 +576,8 @@ public final class BertEncoder implements TransformerModel {
       int s = bl / heads;
       int hd = bl % heads;
       int n = len[s];
-      Gemm.mul(n, dh, n, 1f, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
-          0f, ctxDense, start[s] * h + hd * dh, h);
+      PackedGemm.mul(n, dh, n, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
+          ctxDense, start[s] * h + hd * dh, h);
     }
 
     private void output(int bl, float[] qkv, float[] ctx) {
@@ -515,7 +586,7 @@ public final class BertEncoder implements TransformerModel {
       int n = len[s];
       int vOff = start[s] * 3 * h + 2 * h + hd * dh;
       int cOff = start[s] * h + hd * dh;
-      Gemm.mul(n, dh, n, 1f, scores, blockOffset[bl], n, qkv, vOff, 3 * h, 0f, ctx, cOff, h);
+      PackedGemm.mul(n, dh, n, scores, blockOffset[bl], n, qkv, vOff, 3 * h, ctx, cOff, h);
       float[] vMean = null;
       for (int i = 0; i < n; i++) {
         float r = residual[rowOffset[bl] + i];

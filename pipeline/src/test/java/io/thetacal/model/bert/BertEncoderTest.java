@@ -47,6 +47,19 @@ class BertEncoderTest {
   }
 
   @Test
+  void anObserverLeavesTheHiddenStatesBitForBitUnchanged() {
+    // with an observer the layer after attention runs per sequence, overlapped with the capture
+    ForwardResult plain = model.forward(ForwardRequest.of(seqs).withHidden(true));
+    ForwardResult captured = model.forward(ForwardRequest.of(seqs).withHidden(true).withObserver(row -> { }));
+    for (int s = 0; s < seqs.size(); s++) {
+      assertArrayEquals(plain.sequences().get(s).hidden(), captured.sequences().get(s).hidden(),
+          "sequence " + s);
+      assertArrayEquals(plain.sequences().get(s).pooled(), captured.sequences().get(s).pooled(),
+          "sequence " + s);
+    }
+  }
+
+  @Test
   void aSequenceGivesTheSameOutputAloneAsInAPaddedBatch() {
     ForwardResult batch = model.forward(ForwardRequest.of(seqs));
     for (int s : new int[] {0, 8, 23}) {
