@@ -243,8 +243,9 @@ public final class EncoderCalibrationBenchmark {
       md.append(f("%nFitted exponent of calibration time in tokens (log-log least squares on the medians): "
           + "**%.2f** (linear = 1). The state size does not depend on the corpus.%n", Bench.exponent(xs, ys)));
       md.append(f("%nFLOPs counted: Q|K|V, output and the two FFN projections, and the score and "
-          + "weight·V products (2 per multiply-add); LayerNorm, GELU and softmax are not counted. SGEMM peak "
-          + "and projections on %s; BLAS (attention products): %s. Load average before: %s; after: %s.%n%n",
+          + "weight·V products (2 per multiply-add); LayerNorm, GELU and softmax are not counted. SGEMM peak, "
+          + "projections and attention products on %s (BLAS where 512-bit vectors are missing: %s). "
+          + "Load average before: %s; after: %s.%n%n",
           PackedGemm.available() ? "the packed 512-bit Vector API GEMM" : "the BLAS", Gemm.implementation(),
           loadBefore, Bench.loadavg()));
     }
