@@ -3,10 +3,12 @@ package io.thetacal.jobs.spark;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.exists;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.when;
 
 import io.thetacal.jobs.calibrate.CalibrateException;
+import io.thetacal.jobs.ingest.Splits;
 import io.thetacal.model.ModelInfo;
 import java.util.Collections;
 import java.util.List;
@@ -39,6 +41,8 @@ public final class RejectedSequences {
   public static final String TOO_LONG_FOR_MODEL = "too_long_for_model";
   /** An id below 0 or at least the vocabulary size. */
   public static final String TOKEN_OUT_OF_VOCABULARY = "token_out_of_vocabulary";
+  /** A {@code split} column is present but the row's value is null or neither split of ingest. */
+  public static final String UNKNOWN_SPLIT = "unknown_split";
   /** The manifest count of the rows a version's job set aside. */
   public static final String COUNT = "rejected_sequences";
   /** The config key of the largest rejected share a job accepts. */
@@ -63,7 +67,9 @@ public final class RejectedSequences {
   /**
    * Rows read from Parquet files with their {@value #COLUMN}, and the columns a rejected-row record needs:
    * {@code dataset} (the given name when the rows have no such column), {@code file} (the file read),
-   * {@code doc_id}, {@code seq_id} and {@code split} (null when absent).
+   * {@code doc_id}, {@code seq_id} and {@code split} (null when absent). Where the rows have a
+   * {@code split} column, a row whose split is null or neither calibration nor holdout is rejected as
+   * {@value #UNKNOWN_SPLIT}: it would otherwise be in no split, or in both.
    */
   public static Dataset<Row> check(Dataset<Row> rows, Column dataset, ModelInfo info) {
     List<String> columns = List.of(rows.columns());
@@ -77,10 +83,14 @@ public final class RejectedSequences {
     if (!columns.contains("seq_id")) {
       out = out.withColumn("seq_id", lit(null).cast("int"));
     }
-    if (!columns.contains("split")) {
+    Column reason = reason(info);
+    if (columns.contains("split")) {
+      reason = when(col("split").isNull().or(not(col("split").isin(Splits.CALIBRATION, Splits.HOLDOUT))),
+          lit(UNKNOWN_SPLIT)).otherwise(reason);
+    } else {
       out = out.withColumn("split", lit(null).cast("string"));
     }
-    return out.withColumn("file", col("_metadata.file_path")).withColumn(COLUMN, reason(info));
+    return out.withColumn("file", col("_metadata.file_path")).withColumn(COLUMN, reason);
   }
 
   /** What a job set aside: rows checked, rows rejected by reason, and where they were written. */

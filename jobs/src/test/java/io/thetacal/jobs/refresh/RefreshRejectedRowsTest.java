@@ -47,7 +47,7 @@ class RefreshRejectedRowsTest {
       .add("doc_id", DataTypes.StringType, false)
       .add("seq_id", DataTypes.IntegerType, false)
       .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, true), true)
-      .add("split", DataTypes.StringType, false);
+      .add("split", DataTypes.StringType, true);
 
   private static final List<String> TEXTS = List.of(
       "The committee adopted the report on fisheries after a short debate.",
@@ -115,21 +115,26 @@ class RefreshRejectedRowsTest {
     String stamp = "v20261123T120000Z";
     Path rejectedRoot = out.resolve("rejected/refresh");
 
-    // The first partition: 6 calibration rows, 3 holdout rows for the gate, and one empty row.
+    // The first partition: 6 calibration rows, 3 holdout rows for the gate, one empty row and two rows
+    // without a split of ingest.
     List<Row> first = new ArrayList<>();
     for (int i = 0; i < 9; i++) {
       first.add(row("a" + i, i < 6 ? "calibration" : "holdout", encode(lenient, TEXTS.get(i))));
     }
     first.add(row("a-empty", "calibration", List.of()));
+    // Rows the model could take but that name no split of ingest: in no split, or (null) in both.
+    first.add(row("a-nosplit", null, encode(lenient, TEXTS.get(0))));
+    first.add(row("a-validation", "validation", encode(lenient, TEXTS.get(1))));
     land(spark, first, landed, "part-00000.parquet");
     RefreshJobResult r1 = new RefreshJob(spark).config(lenient).clock(clock).execute();
     ThresholdStore store = RefreshJob.store(out, Placement.PRE_SOFTMAX, clock);
     String v1 = store.current().orElseThrow();
     assertEquals(RefreshResult.Outcome.PUBLISHED, r1.placements().get(Placement.PRE_SOFTMAX).outcome());
     assertEquals(6, r1.calibratedSequences());
-    assertEquals(1, r1.rejectedSequences());
-    assertEquals(1L, store.manifest(v1).counts().other().get("rejected_sequences"));
-    assertEquals(Map.of("empty_sequence", 1L), reasons(spark, rejectedRoot.resolve("run=" + stamp)));
+    assertEquals(3, r1.rejectedSequences());
+    assertEquals(3L, store.manifest(v1).counts().other().get("rejected_sequences"));
+    Map<String, Long> firstReasons = Map.of("empty_sequence", 1L, "unknown_split", 2L);
+    assertEquals(firstReasons, reasons(spark, rejectedRoot.resolve("run=" + stamp)));
 
     // A second partition lands: 5 good calibration rows, one over-long row (513 ids, the model has 512
     // positions), one with an id outside the vocabulary, one empty: 3 of 8 rows, 37.5 %.
@@ -173,7 +178,7 @@ class RefreshRejectedRowsTest {
     assertEquals(513, (int) longRow.getAs("n_tokens"));
     assertTrue(((String) longRow.getAs("file")).endsWith("part-00001.parquet"), (String) longRow.getAs("file"));
     // What the earlier runs quarantined is still there.
-    assertEquals(Map.of("empty_sequence", 1L), reasons(spark, rejectedRoot.resolve("run=" + stamp)));
+    assertEquals(firstReasons, reasons(spark, rejectedRoot.resolve("run=" + stamp)));
     assertEquals(expected, reasons(spark, rejectedRoot.resolve("run=" + stamp + ".001")));
   }
 }
