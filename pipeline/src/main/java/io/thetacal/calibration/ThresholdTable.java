@@ -137,6 +137,33 @@ public final class ThresholdTable implements ThresholdLookup, Serializable {
         estimatorParameters, theta.clone(), sdcMass.clone(), rows.clone(), mean.clone(), std.clone());
   }
 
+  /**
+   * This table with every θ of layer l and k index ki shifted by {@code shifts[ki][l]}: pre-softmax
+   * θ + shift, post-softmax θ·e^shift (a shift of ln θ), rounded to float. Uncalibrated cells stay NaN;
+   * the other columns are unchanged. See {@link DepthCorrection}.
+   */
+  public ThresholdTable shifted(double[][] shifts) {
+    if (shifts.length != ks.length) {
+      throw new IllegalArgumentException("shifts for " + shifts.length + " k values but the k grid is "
+          + Arrays.toString(ks));
+    }
+    for (double[] row : shifts) {
+      if (row.length != geometry.numLayers()) {
+        throw new IllegalArgumentException("shifts for " + row.length + " layers but the model has "
+            + geometry.numLayers());
+      }
+    }
+    float[] out = theta.clone();
+    int perLayer = geometry.numHeads() * index.numBuckets() * ks.length;
+    for (int i = 0; i < out.length; i++) {
+      double s = shifts[i % ks.length][i / perLayer];
+      out[i] = placement == Placement.PRE_SOFTMAX ? (float) (theta[i] + s)
+          : (float) (theta[i] * StrictMath.exp(s));
+    }
+    return new ThresholdTable(geometry, index, ks, placement, estimator, estimatorParameters, out,
+        sdcMass, rows, mean, std);
+  }
+
   @Override
   public Placement placement() {
     return placement;

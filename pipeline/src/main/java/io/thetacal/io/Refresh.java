@@ -5,6 +5,7 @@ import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
 import io.thetacal.calibration.CorpusPartition;
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.RefreshPlan;
 import io.thetacal.calibration.ThresholdTable;
 import io.thetacal.calibration.Watermark;
@@ -37,11 +38,21 @@ public final class Refresh {
   private long seed;
   private Map<String, Long> counts = Map.of();
   private java.util.function.Supplier<Map<String, Long>> calibrationCounts = Map::of;
+  private Corrector corrector;
 
   /** Computes the calibration state of the given partitions only (e.g. a Spark job over them). */
   @FunctionalInterface
   public interface Calibrator {
     CalibrationState calibrate(List<CorpusPartition> partitions) throws IOException;
+  }
+
+  /**
+   * Fits the {@link DepthCorrection} of the thresholds derived from the merged state, given every
+   * partition present (the calibrate job draws its sample from all of them, so a refresh must too).
+   */
+  @FunctionalInterface
+  public interface Corrector {
+    DepthCorrection fit(ThresholdTable table, List<CorpusPartition> present) throws IOException;
   }
 
   private Refresh(ThresholdStore store) {
@@ -85,6 +96,12 @@ public final class Refresh {
 
   public Refresh calibrator(Calibrator c) {
     this.calibrator = c;
+    return this;
+  }
+
+  /** Shifts the derived thresholds by a depth correction before they are gated (default: none). */
+  public Refresh corrector(Corrector c) {
+    this.corrector = Objects.requireNonNull(c, "corrector");
     return this;
   }
 
@@ -179,6 +196,10 @@ public final class Refresh {
         state.merge(currentState);
       }
       ThresholdTable table = ThresholdTable.from(state, placement, config.estimatorInstance());
+      DepthCorrection correction = corrector == null ? null : corrector.fit(table, partitions);
+      if (correction != null) {
+        table = correction.apply(table);
+      }
       Watermark next = plan.next();
       Provenance provenance = Provenance.capture(modelId, modelContentHash, config,
           CorpusPartitions.fingerprints(next), seed, store.clock());
@@ -186,7 +207,8 @@ public final class Refresh {
       allCounts.putAll(measured);
       allCounts.put("partitions", (long) next.partitionCount());
       allCounts.put("newPartitions", (long) plan.newPartitions().size());
-      ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, allCounts, null);
+      ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, allCounts, null,
+          correction);
       String version = store.nextVersionName();
       CandidateGate.Candidate candidate = new CandidateGate.Candidate(version, table, state, manifest);
       CandidateGate.Verdict verdict = gate.evaluate(candidate);

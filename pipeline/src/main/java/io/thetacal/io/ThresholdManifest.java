@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.EstimatorKind;
 import io.thetacal.calibration.HoldoutCheck;
 import io.thetacal.calibration.RowLengthIndex;
@@ -42,6 +43,8 @@ import java.util.TreeMap;
  * @param counts rows, elements and cells, plus counts the job adds (e.g. rejected rows)
  * @param stateSizeBytes size of the mergeable state behind the thresholds
  * @param holdout the in-domain check, or null when it was not run
+ * @param depthCorrection the per-(k, layer) shifts already applied to the thresholds, fitted with Top-θ
+ *     in every layer, or null when none was (absent in files written before it existed)
  * @param thresholds θ per [layer][head][bucket][kIndex]
  * @param sdcMass offline SDC mass per [layer][head][bucket][kIndex] (null for post-softmax)
  * @param rows calibration rows per [layer][head][bucket][kIndex]
@@ -57,6 +60,7 @@ public record ThresholdManifest(
     Counts counts,
     long stateSizeBytes,
     HoldoutCheck.Result holdout,
+    DepthCorrection depthCorrection,
     Float[][][][] thresholds,
     Double[][][][] sdcMass,
     long[][][][] rows) {
@@ -121,6 +125,19 @@ public record ThresholdManifest(
    */
   public static ThresholdManifest of(ThresholdTable table, CalibrationState state,
       Provenance provenance, Map<String, Long> otherCounts, HoldoutCheck.Result holdout) {
+    return of(table, state, provenance, otherCounts, holdout, null);
+  }
+
+  /**
+   * The manifest of a table derived from a state and then shifted by a depth correction.
+   *
+   * @param otherCounts counts the caller adds (may be empty)
+   * @param holdout the holdout check, or null
+   * @param depthCorrection the correction applied to the table, or null when none was
+   */
+  public static ThresholdManifest of(ThresholdTable table, CalibrationState state,
+      Provenance provenance, Map<String, Long> otherCounts, HoldoutCheck.Result holdout,
+      DepthCorrection depthCorrection) {
     if (!provenance.config().equals(state.config())) {
       throw new IllegalArgumentException("provenance config " + provenance.config()
           + " differs from the state's config " + state.config());
@@ -158,7 +175,7 @@ public record ThresholdManifest(
         new Estimator(table.estimator(), table.estimatorParameters()), Index.of(idx),
         new Counts(state.rowsObserved(), state.elementsObserved(), cells, table.calibratedCells(),
             otherCounts),
-        state.sizeBytes(), holdout, theta, sdc, rows);
+        state.sizeBytes(), holdout, depthCorrection, theta, sdc, rows);
   }
 
   /**

@@ -13,6 +13,7 @@ import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.EstimatorKind;
 import io.thetacal.calibration.HoldoutCheck;
 import io.thetacal.calibration.RowLengthIndex;
@@ -271,7 +272,10 @@ public final class CalibrateJob {
       CalibrationState state = captured.state();
 
       List<int[]> holdoutSeqs = cs.holdoutSequences() == 0 ? List.of()
-          : holdout(checked, cs.holdoutSequences(), seed);
+          : firstByKey(checked, "holdout", cs.holdoutSequences(), seed);
+      int sampleSize = depthCorrectionSampleSize(cs);
+      List<int[]> correctionSeqs = sampleSize == 0 ? List.of()
+          : firstByKey(checked, "calibration", sampleSize, seed);
       Map<Placement, String> dirs = new EnumMap<>(Placement.class);
       Map<Placement, Long> cells = new EnumMap<>(Placement.class);
       Map<Placement, HoldoutCheck.Result> checks = new EnumMap<>(Placement.class);
@@ -295,12 +299,21 @@ public final class CalibrateJob {
       // the histograms are the state's, the same for every placement: written by one Spark job, then copied
       Path[] histograms = {null};
       for (Placement placement : cc.placements()) {
-        ThresholdTable table = tables.get(placement);
+        long tc = System.nanoTime();
+        DepthCorrection correction = correctionSeqs.isEmpty() ? null
+            : DepthCorrection.fit(model, tables.get(placement), correctionSeqs);
+        ThresholdTable table = correction == null ? tables.get(placement) : correction.apply(tables.get(placement));
+        if (correction != null) {
+          LOG.info("calibrate: {} depth correction on {} sequences in {} ms, shift per k and layer {}",
+              placementDir(placement), correctionSeqs.size(), (System.nanoTime() - tc) / 1_000_000,
+              java.util.Arrays.deepToString(correction.shifts()));
+        }
         HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
         if (check != null) {
           checks.put(placement, check);
         }
-        ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check);
+        ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check,
+            correction);
         VersionedDirectory dir = new VersionedDirectory(localRoot.resolve("thresholds").resolve(placementDir(placement)));
         ThresholdStore store = new ThresholdStore(dir.root(), clock);
         VersionRecord record = new VersionRecord(VersionRecord.FORMAT_VERSION, publishVersion, null,
@@ -570,8 +583,18 @@ public final class CalibrateJob {
     return out;
   }
 
-  private List<int[]> holdout(Dataset<Row> checked, int max, long seed) {
-    List<Row> rows = checked.filter(col("split").equalTo("holdout").and(col(RejectedSequences.COLUMN).isNull()))
+  /**
+   * How many sequences the depth correction is fitted on: the first calibration sequences by the seeded
+   * order key, which {@code calibration.max_sequences} keeps first, so the sample is always calibrated on.
+   */
+  public static int depthCorrectionSampleSize(CalibrationSettings cs) {
+    return (int) (cs.maxSequences() > 0 ? Math.min(cs.maxSequences(), cs.depthCorrectionSequences())
+        : cs.depthCorrectionSequences());
+  }
+
+  /** Token ids of the first usable sequences of a split by the seeded order key, at most max. */
+  private List<int[]> firstByKey(Dataset<Row> checked, String split, int max, long seed) {
+    List<Row> rows = checked.filter(col("split").equalTo(split).and(col(RejectedSequences.COLUMN).isNull()))
         .orderBy(JobSupport.orderKey(seed, col("dataset")))
         .select("input_ids").limit(max).collectAsList();
     List<int[]> out = new ArrayList<>(rows.size());

@@ -21,6 +21,9 @@ import java.util.Set;
  *     skips the check
  * @param maxRejectedFraction calibrate and refresh stop when more than this share of the sequences they
  *     read cannot be taken by the model (those rows are quarantined under {@code <out>/rejected/} either way)
+ * @param depthCorrectionSequences calibration sequences (the first by the seeded hash) on which the
+ *     thresholds are shifted per layer and k with Top-θ in every layer ({@code DepthCorrection}); 0: no
+ *     correction
  */
 public record CalibrationSettings(
     List<String> datasets,
@@ -31,7 +34,8 @@ public record CalibrationSettings(
     @JsonProperty("top_k_at_calibration") Boolean topKAtCalibration,
     long maxSequences,
     int holdoutSequences,
-    double maxRejectedFraction) {
+    double maxRejectedFraction,
+    int depthCorrectionSequences) {
 
   public CalibrationSettings {
     datasets = datasets == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(datasets));
@@ -101,5 +105,9 @@ public record CalibrationSettings(
       p.mustBe(key + ".max_sequences", maxSequences, ">= 0 (0 means all)");
     }
     p.fraction(key + ".max_rejected_fraction", maxRejectedFraction, true);
+    if (depthCorrectionSequences < 0) {
+      p.mustBe(key + ".depth_correction_sequences", depthCorrectionSequences,
+          ">= 0 (0 publishes the thresholds without the depth correction)");
+    }
   }
 }

@@ -40,7 +40,8 @@ public record ThetacalConfig(
   public ThetacalConfig withCalibrationDatasets(List<String> datasets) {
     CalibrationSettings c = calibration;
     return new ThetacalConfig(model, corpora, ingest, new CalibrationSettings(datasets, c.kGrid(), c.sigmaAdd(),
-        c.placements(), c.estimator(), c.topKAtCalibration(), c.maxSequences(), c.holdoutSequences(), c.maxRejectedFraction()), report,
+        c.placements(), c.estimator(), c.topKAtCalibration(), c.maxSequences(), c.holdoutSequences(), c.maxRejectedFraction(),
+        c.depthCorrectionSequences()), report,
         refresh, spark, output);
   }
 

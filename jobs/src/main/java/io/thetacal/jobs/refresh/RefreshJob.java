@@ -11,6 +11,7 @@ import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
 import io.thetacal.calibration.CorpusPartition;
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.RefreshPlan;
 import io.thetacal.io.CandidateGate;
 import io.thetacal.io.CorpusPartitions;
@@ -209,6 +210,30 @@ public final class RefreshJob {
       return CalibrationState.deserialize(bytes);
     };
 
+    // The correction's sample is drawn from every partition present, as calibrate draws it from every
+    // partition of its datasets: the same sample and merged state publish the same thresholds.
+    Map<List<CorpusPartition>, List<int[]>> samples = new HashMap<>();
+    int sampleSize = CalibrateJob.depthCorrectionSampleSize(cs);
+    Refresh.Corrector corrector = (table, all) -> {
+      List<int[]> sample = samples.computeIfAbsent(List.copyOf(all), parts -> {
+        if (sampleSize == 0) {
+          return List.of();
+        }
+        Map<String, List<String>> files = new TreeMap<>();
+        for (CorpusPartition p : parts) {
+          files.computeIfAbsent(p.dataset(), k -> new ArrayList<>())
+              .add(roots.get(p.dataset()).resolve(p.id()).toUri().toString());
+        }
+        List<int[]> out = new ArrayList<>();
+        for (Row r : sequences(files, "calibration", info, maxLength, seed).orderBy("order_key")
+            .limit(sampleSize).select("input_ids").collectAsList()) {
+          out.add(r.<Integer>getList(0).stream().mapToInt(Integer::intValue).toArray());
+        }
+        return out;
+      });
+      return sample.isEmpty() ? null : DepthCorrection.fit(model, table, sample);
+    };
+
     List<String> holdout = rs.holdoutOr(datasets);
     Map<String, List<int[]>> holdouts = new TreeMap<>();
     Gates gates = new Gates(config.report().gates().maxKeptDeviation(),
@@ -224,7 +249,7 @@ public final class RefreshJob {
             .evaluate(candidate);
       };
       RefreshResult r = Refresh.of(stores.get(p)).model(info).config(cc).placement(p)
-          .partitions(present).calibrator(calibrator).gate(gate).retention(rs.retention()).seed(seed)
+          .partitions(present).calibrator(calibrator).corrector(corrector).gate(gate).retention(rs.retention()).seed(seed)
           .counts(Map.of(CalibrateJob.TOP_K_AT_CALIBRATION, tac ? 1L : 0L))
           .calibrationCounts(() -> Map.of(RejectedSequences.COUNT, rejected[0])).execute();
       LOG.info("refresh {}: {}", p.name().toLowerCase(Locale.ROOT), r.message());

@@ -198,7 +198,7 @@ public final class SparkScalingBenchmark {
         model: {max_sequence_length: 128, batch_size: 8}
         corpora:
           - {name: ep-en, source: {type: europarl, language: en, max_docs: %d}}
-        calibration: {datasets: [ep-en], holdout_sequences: 0, max_sequences: %d}
+        calibration: {datasets: [ep-en], holdout_sequences: 0, depth_correction_sequences: 0, max_sequences: %d}
         """, docs, maxSequences), "bench", List.of());
   }
 
@@ -299,7 +299,7 @@ public final class SparkScalingBenchmark {
     md.append("## Spark scaling of the calibrate job\n\n");
     md.append(String.format(Locale.ROOT, "Corpus: Europarl English, %d documents (ingested once, in %.0f s), %d "
         + "calibration sequences (%d tokens, ≤ 128 per sequence), batch 8, model %s, job defaults otherwise "
-        + "(holdout check off): %d partitions (`spark.partitions`), batches dealt longest first to the partition "
+        + "(holdout check and depth correction off: driver-side forward passes that do not scale with executors): %d partitions (`spark.partitions`), batches dealt longest first to the partition "
         + "with the fewest tokens, %d – %d tokens per partition. Encoder threads per task: %s "
         + "(thetacal.encoder.threads; with all cores, local[1] already uses both cores inside its one task). "
         + "Three ways to run the same job on the same corpus: local[1]; local[2]; a standalone cluster on "

@@ -9,9 +9,11 @@ import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.EstimatorKind;
 import io.thetacal.calibration.Estimators;
 import io.thetacal.calibration.ReferenceCalibrator;
+import io.thetacal.calibration.ThresholdCell;
 import io.thetacal.calibration.ThresholdTable;
 import io.thetacal.io.StateFiles;
 import io.thetacal.io.ThresholdManifest;
@@ -107,6 +109,32 @@ class CalibrateJobTest {
           p.toString());
       assertEquals(reference.toTable(p, EstimatorKind.HISTOGRAM_QUANTILE),
           ThresholdTable.from(state, p, cc.estimatorInstance()), p + " kept-count matching");
+    }
+
+    // Published: the state's thresholds shifted by the depth correction fitted, on the driver, on the
+    // first calibration sequences by the seeded key
+    int sampleSize = CalibrateJob.depthCorrectionSampleSize(config().calibration());
+    assertEquals(32, sampleSize);
+    List<int[]> sample = spark.read().parquet(root + "/corpora").filter("split = 'calibration'")
+        .selectExpr("input_ids", "sha2(concat_ws('#', " + config().ingest().seed()
+            + ", dataset, doc_id, seq_id), 256) as order_key")
+        .orderBy("order_key").limit(sampleSize).collectAsList().stream()
+        .map(r -> r.getList(0).stream().mapToInt(x -> (Integer) x).toArray()).toList();
+    for (Placement p : List.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX)) {
+      ThresholdTable derived = ThresholdTable.from(state, p, cc.estimatorInstance());
+      DepthCorrection correction = DepthCorrection.fit(model, derived, sample);
+      ThresholdTable published = ThresholdManifest.read(Path.of(one.directories().get(p))
+          .resolve("thresholds.json")).toTable();
+      assertEquals(correction, ThresholdManifest.read(Path.of(one.directories().get(p))
+          .resolve("thresholds.json")).depthCorrection(), p.toString());
+      ThresholdTable expected = correction.apply(derived);
+      int shifted = 0;
+      for (ThresholdCell c : expected.cells()) {
+        int ki = expected.kIndex(c.k());
+        assertEquals(c.theta(), published.cellTheta(c.layer(), c.head(), c.bucket(), ki), p + " " + c);
+        shifted += c.theta() != derived.cellTheta(c.layer(), c.head(), c.bucket(), ki) ? 1 : 0;
+      }
+      assertTrue(shifted > 0, p + ": the correction shifted no threshold");
     }
 
     // histograms.parquet: one row per non-empty (layer, head, bucket) of the state, the same in every version

@@ -75,6 +75,7 @@ class HostileConfigTest {
       Map.entry("calibration.max_sequences", new String[] {"-1", ">= 0"}),
       Map.entry("calibration.holdout_sequences", new String[] {"-1", ">= 0"}),
       Map.entry("calibration.max_rejected_fraction", new String[] {"1.5", "in [0, 1]"}),
+      Map.entry("calibration.depth_correction_sequences", new String[] {"-1", ">= 0"}),
       Map.entry("spark.partitions", new String[] {"0", "> 0"}),
       Map.entry("spark.progress_interval_seconds", new String[] {"0", "> 0"}),
       Map.entry("output.root", new String[] {"", "a non-empty string"}),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.thetacal.attention.Placement;
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.io.ArrowThresholdWriter;
 import io.thetacal.io.StateFiles;
 import io.thetacal.io.ThresholdManifest;
@@ -165,6 +166,10 @@ class RefreshDefaultRunTest {
           arrowContent(b.resolve(ArrowThresholdWriter.FILE_NAME)), p + " thresholds.arrow");
       assertEquals(ThresholdManifest.read(a.resolve("thresholds.json")).toTable(),
           store(p).manifest(refreshed.get(p)).toTable());
+      // the depth correction, fitted on the first calibration sequences of every partition present
+      DepthCorrection correction = ThresholdManifest.read(a.resolve("thresholds.json")).depthCorrection();
+      assertEquals(32, correction.sequences(), p + " depth correction");
+      assertEquals(correction, store(p).manifest(refreshed.get(p)).depthCorrection(), p + " depth correction");
     }
     ThresholdManifest first = store(Placement.PRE_SOFTMAX).manifest("v1");
     assertFalse(first.toTable().equals(store(Placement.PRE_SOFTMAX).manifest(
