@@ -39,6 +39,7 @@ import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.jobs.spark.Progress;
 import io.thetacal.jobs.spark.RejectedSequences;
 import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.ModelFamily;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
 import java.io.IOException;
@@ -171,19 +172,13 @@ public final class CalibrateJob {
   }
 
   /**
-   * The pipeline's calibration settings for this job's configuration, for dense calibration (one
-   * histogram per (layer, head, n-bucket)).
+   * The pipeline's calibration settings for this job's configuration and a model of this family (calibrate
+   * and refresh both derive them here). With top-k at calibration ({@link
+   * CalibrationSettings#topKAtCalibrationFor}) each k's pass sees its own activations, so the histograms
+   * (which the kept-count-matching estimator reads) are kept per k.
    */
-  public static CalibrationConfig calibrationConfig(CalibrationSettings s) {
-    return calibrationConfig(s, false);
-  }
-
-  /**
-   * The pipeline's calibration settings for this job's configuration. With top-k at calibration each
-   * k's pass sees its own activations, so the histograms (which the kept-count-matching estimator reads)
-   * are kept per k.
-   */
-  public static CalibrationConfig calibrationConfig(CalibrationSettings s, boolean topKAtCalibration) {
+  public static CalibrationConfig calibrationConfig(CalibrationSettings s, ModelFamily family) {
+    boolean topKAtCalibration = s.topKAtCalibrationFor(family);
     return new CalibrationConfig(s.kGrid(), s.sigmaAdd(), s.placements(),
         RowLengthIndex.EXACT_LIMIT_DEFAULT, RowLengthIndex.BUCKETS_PER_OCTAVE_DEFAULT,
         CalibrationConfig.HISTOGRAM_MIN_DEFAULT, CalibrationConfig.HISTOGRAM_MAX_DEFAULT,
@@ -208,7 +203,7 @@ public final class CalibrateJob {
     }
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
-    CalibrationConfig cc = calibrationConfig(cs, cs.topKAtCalibrationFor(info.family()));
+    CalibrationConfig cc = calibrationConfig(cs, info.family());
     checkBounds(geometry, cc, config.model().batchSize(), Math.min(config.model().maxSequenceLength(),
         info.maxPositions()));
     String publishVersion = version != null ? version : VersionedDirectory.timestampVersion(clock);

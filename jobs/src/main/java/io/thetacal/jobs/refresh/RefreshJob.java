@@ -163,7 +163,7 @@ public final class RefreshJob {
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     boolean tac = cs.topKAtCalibrationFor(info.family());
     // the calibrate job's own settings, per-k histograms with top-k at calibration included
-    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs, tac);
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs, info.family());
     for (ThresholdStore s : stores.values()) {
       requireContinues(s, cc, tac);
     }

@@ -82,7 +82,7 @@ class CalibrateJobTest {
 
     // Brute force: every row of the same sequences materialised on the driver.
     TransformerModel model = ExecutorModels.model("all-minilm-l6-v2");
-    CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration());
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration(), model.info().family());
     CalibrationGeometry geometry = CalibrationGeometry.of(model.info());
     ReferenceCalibrator reference = new ReferenceCalibrator(geometry, cc);
     // The same fixed batches as the job: per partition file, (length, seeded hash) order cut every
