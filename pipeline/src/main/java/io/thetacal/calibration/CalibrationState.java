@@ -657,28 +657,45 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
 
   /** Adds another state of the same geometry and config into this one. */
   public CalibrationState merge(CalibrationState other) {
-    if (!geometry.equals(other.geometry) || !config.equals(other.config)) {
-      throw new IllegalArgumentException("cannot merge a calibration state of " + other.geometry
-          + " and " + other.config + " into one of " + geometry + " and " + config);
+    requireMergeable(other.geometry, other.config);
+    return add(java.nio.LongBuffer.wrap(other.cells), java.nio.LongBuffer.wrap(other.histRows),
+        java.nio.LongBuffer.wrap(other.hist), java.nio.LongBuffer.wrap(other.logHist), other.rowsObserved,
+        other.elementsObserved);
+  }
+
+  private void requireMergeable(CalibrationGeometry g, CalibrationConfig c) {
+    if (!geometry.equals(g) || !config.equals(c)) {
+      throw new IllegalArgumentException("cannot merge a calibration state of " + g + " and " + c
+          + " into one of " + geometry + " and " + config);
     }
+  }
+
+  /**
+   * Adds another state's arrays (cells with each 128-bit sum as high then low word, row counts of the
+   * histograms, score histograms, log-probability histograms) and counts.
+   */
+  private CalibrationState add(java.nio.LongBuffer otherCells, java.nio.LongBuffer otherHistRows,
+      java.nio.LongBuffer otherHist, java.nio.LongBuffer otherLogHist, long rows, long elements) {
     for (int c = 0; c < cells.length; c += stride) {
-      cells[c] = Math.addExact(cells[c], other.cells[c]);
+      cells[c] = Math.addExact(cells[c], otherCells.get());
       for (int i = c + 1; i < c + stride; i += 2) {
-        Int128.addPair(cells, i, other.cells[i], other.cells[i + 1]);
+        long hi = otherCells.get();
+        long lo = otherCells.get();
+        Int128.addPair(cells, i, hi, lo);
       }
     }
-    for (int i = 0; i < histRows.length; i++) {
-      histRows[i] = Math.addExact(histRows[i], other.histRows[i]);
-    }
-    for (int i = 0; i < hist.length; i++) {
-      hist[i] = Math.addExact(hist[i], other.hist[i]);
-    }
-    for (int i = 0; i < logHist.length; i++) {
-      logHist[i] = Math.addExact(logHist[i], other.logHist[i]);
-    }
-    rowsObserved = Math.addExact(rowsObserved, other.rowsObserved);
-    elementsObserved = Math.addExact(elementsObserved, other.elementsObserved);
+    addExact(histRows, otherHistRows);
+    addExact(hist, otherHist);
+    addExact(logHist, otherLogHist);
+    rowsObserved = Math.addExact(rowsObserved, rows);
+    elementsObserved = Math.addExact(elementsObserved, elements);
     return this;
+  }
+
+  private static void addExact(long[] into, java.nio.LongBuffer from) {
+    for (int i = 0; i < into.length; i++) {
+      into[i] = Math.addExact(into[i], from.get());
+    }
   }
 
   /** The k grid, ascending. */
@@ -867,32 +884,10 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    */
   public CalibrationState mergeSerialized(byte[] bytes) {
     Header h = readHeader(bytes);
-    if (!geometry.equals(h.geometry()) || !config.equals(h.config())) {
-      throw new IllegalArgumentException("cannot merge a calibration state of " + h.geometry()
-          + " and " + h.config() + " into one of " + geometry + " and " + config);
-    }
+    requireMergeable(h.geometry(), h.config());
     java.nio.LongBuffer data = ByteBuffer.wrap(bytes, h.dataOffset(), bytes.length - 8 - h.dataOffset())
         .slice().asLongBuffer();
-    for (int c = 0; c < cells.length; c += stride) {
-      cells[c] = Math.addExact(cells[c], data.get());
-      for (int i = c + 1; i < c + stride; i += 2) {
-        long hi = data.get();
-        long lo = data.get();
-        Int128.addPair(cells, i, hi, lo);
-      }
-    }
-    for (int i = 0; i < histRows.length; i++) {
-      histRows[i] = Math.addExact(histRows[i], data.get());
-    }
-    for (int i = 0; i < hist.length; i++) {
-      hist[i] = Math.addExact(hist[i], data.get());
-    }
-    for (int i = 0; i < logHist.length; i++) {
-      logHist[i] = Math.addExact(logHist[i], data.get());
-    }
-    rowsObserved = Math.addExact(rowsObserved, h.rowsObserved());
-    elementsObserved = Math.addExact(elementsObserved, h.elementsObserved());
-    return this;
+    return add(data, data, data, data, h.rowsObserved(), h.elementsObserved());
   }
 
   private record Header(CalibrationGeometry geometry, CalibrationConfig config, long rowsObserved,

@@ -39,6 +39,7 @@ import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.jobs.spark.Progress;
 import io.thetacal.jobs.spark.RejectedSequences;
 import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.ModelFamily;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
 import java.io.IOException;
@@ -171,19 +172,13 @@ public final class CalibrateJob {
   }
 
   /**
-   * The pipeline's calibration settings for this job's configuration, for dense calibration (one
-   * histogram per (layer, head, n-bucket)).
+   * The pipeline's calibration settings for this job's configuration and a model of this family (calibrate
+   * and refresh both derive them here). With top-k at calibration ({@link
+   * CalibrationSettings#topKAtCalibrationFor}) each k's pass sees its own activations, so the histograms
+   * (which the kept-count-matching estimator reads) are kept per k.
    */
-  public static CalibrationConfig calibrationConfig(CalibrationSettings s) {
-    return calibrationConfig(s, false);
-  }
-
-  /**
-   * The pipeline's calibration settings for this job's configuration. With top-k at calibration each
-   * k's pass sees its own activations, so the histograms (which the kept-count-matching estimator reads)
-   * are kept per k.
-   */
-  public static CalibrationConfig calibrationConfig(CalibrationSettings s, boolean topKAtCalibration) {
+  public static CalibrationConfig calibrationConfig(CalibrationSettings s, ModelFamily family) {
+    boolean topKAtCalibration = s.topKAtCalibrationFor(family);
     return new CalibrationConfig(s.kGrid(), s.sigmaAdd(), s.placements(),
         RowLengthIndex.EXACT_LIMIT_DEFAULT, RowLengthIndex.BUCKETS_PER_OCTAVE_DEFAULT,
         CalibrationConfig.HISTOGRAM_MIN_DEFAULT, CalibrationConfig.HISTOGRAM_MAX_DEFAULT,
@@ -208,7 +203,7 @@ public final class CalibrateJob {
     }
     ModelInfo info = model.info();
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
-    CalibrationConfig cc = calibrationConfig(cs, cs.topKAtCalibrationFor(info.family()));
+    CalibrationConfig cc = calibrationConfig(cs, info.family());
     checkBounds(geometry, cc, config.model().batchSize(), Math.min(config.model().maxSequenceLength(),
         info.maxPositions()));
     String publishVersion = version != null ? version : VersionedDirectory.timestampVersion(clock);
@@ -298,18 +293,27 @@ public final class CalibrateJob {
       long thresholdNanos = System.nanoTime() - tt;
       // the histograms are the state's, the same for every placement: written by one Spark job, then copied
       Path[] histograms = {null};
+      Map<Placement, DepthCorrection> corrections = new EnumMap<>(Placement.class);
+      long correctionNanos = 0;
+      long checkNanos = 0;
       for (Placement placement : cc.placements()) {
-        long tc = System.nanoTime();
-        DepthCorrection correction = correctionSeqs.isEmpty() ? null
-            : DepthCorrection.fit(model, tables.get(placement), correctionSeqs);
-        ThresholdTable table = correction == null ? tables.get(placement) : correction.apply(tables.get(placement));
-        if (correction != null) {
+        DepthCorrection correction = null;
+        ThresholdTable derived = tables.get(placement);
+        if (!correctionSeqs.isEmpty()) {
+          long tc = System.nanoTime();
+          correction = DepthCorrection.fit(model, derived, correctionSeqs);
+          correctionNanos += System.nanoTime() - tc;
+          corrections.put(placement, correction);
           LOG.info("calibrate: {} depth correction on {} sequences in {} ms, shift per k and layer {}",
               placementDir(placement), correctionSeqs.size(), (System.nanoTime() - tc) / 1_000_000,
               java.util.Arrays.deepToString(correction.shifts()));
         }
-        HoldoutCheck.Result check = holdoutSeqs.isEmpty() ? null : check(model, table, holdoutSeqs);
-        if (check != null) {
+        ThresholdTable table = correction == null ? derived : correction.apply(derived);
+        HoldoutCheck.Result check = null;
+        if (!holdoutSeqs.isEmpty()) {
+          long th = System.nanoTime();
+          check = check(model, table, holdoutSeqs);
+          checkNanos += System.nanoTime() - th;
           checks.put(placement, check);
         }
         ThresholdManifest manifest = ThresholdManifest.of(table, state, provenance, counts, check,
@@ -349,14 +353,18 @@ public final class CalibrateJob {
       Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
       CalibrateTimings timings = new CalibrateTimings(captured.wall(), captured.driverMerge(),
           Duration.ofNanos(thresholdNanos), captured.modelLoad(), captured.plan().partitionTokens().length,
-          captured.plan().maxTokens(), captured.plan().minTokens());
+          captured.plan().maxTokens(), captured.plan().minTokens(), Duration.ofNanos(correctionNanos),
+          Duration.ofNanos(checkNanos));
       CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
-          totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, elapsed, timings);
+          totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, corrections, elapsed, timings);
       LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
-          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; model loads %.1f s"
-          + " over tasks)", publishVersion, totals[0], state.rowsObserved(), result.tokensPerSecond(),
-          elapsed.toMillis() / 1000.0, timings.capture().toMillis() / 1000.0, timings.driverMerge().toNanos() / 1e9,
-          timings.thresholds().toNanos() / 1e9, 100 * result.driverShare(), timings.modelLoad().toMillis() / 1000.0));
+          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; driver forward passes:"
+          + " depth correction %.1f s, holdout check %.1f s; model loads %.1f s over tasks)", publishVersion,
+          totals[0], state.rowsObserved(), result.tokensPerSecond(), elapsed.toMillis() / 1000.0,
+          timings.capture().toMillis() / 1000.0, timings.driverMerge().toNanos() / 1e9,
+          timings.thresholds().toNanos() / 1e9, 100 * result.driverShare(),
+          timings.depthCorrection().toMillis() / 1000.0, timings.holdoutCheck().toMillis() / 1000.0,
+          timings.modelLoad().toMillis() / 1000.0));
       return result;
     } catch (IOException e) {
       throw new UncheckedIOException(e);

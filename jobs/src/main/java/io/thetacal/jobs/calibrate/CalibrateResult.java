@@ -1,5 +1,6 @@
 package io.thetacal.jobs.calibrate;
 
+import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.HoldoutCheck;
 import io.thetacal.attention.Placement;
 import java.time.Duration;
@@ -19,6 +20,8 @@ import java.util.Map;
  * @param stateBytes size of the merged calibration state
  * @param calibratedCells (layer, head, bucket, k) cells with at least one row, per placement
  * @param holdout the in-domain check per placement (absent when skipped)
+ * @param depthCorrection the depth correction applied per placement (absent when
+ *     {@code calibration.depth_correction_sequences} is 0)
  * @param elapsed wall time of the job
  * @param timings where that time went: capture, driver-side merge and threshold derivation, model loads
  */
@@ -34,6 +37,7 @@ public record CalibrateResult(
     long stateBytes,
     Map<Placement, Long> calibratedCells,
     Map<Placement, HoldoutCheck.Result> holdout,
+    Map<Placement, DepthCorrection> depthCorrection,
     Duration elapsed,
     CalibrateTimings timings) {
 
@@ -41,6 +45,7 @@ public record CalibrateResult(
     directories = Map.copyOf(directories);
     calibratedCells = Map.copyOf(calibratedCells);
     holdout = Map.copyOf(holdout);
+    depthCorrection = Map.copyOf(depthCorrection);
     java.util.Objects.requireNonNull(timings, "timings");
   }
 

@@ -17,6 +17,9 @@ import java.util.Objects;
  * @param partitions partitions the batches were spread over
  * @param maxPartitionTokens tokens in the largest partition
  * @param minPartitionTokens tokens in the smallest partition
+ * @param depthCorrection driver time fitting the depth correction (all placements; forward passes over its
+ *     sample, which do not scale with executors)
+ * @param holdoutCheck driver time of the holdout check (all placements; forward passes, like the above)
  */
 public record CalibrateTimings(
     Duration capture,
@@ -25,13 +28,17 @@ public record CalibrateTimings(
     Duration modelLoad,
     int partitions,
     long maxPartitionTokens,
-    long minPartitionTokens) {
+    long minPartitionTokens,
+    Duration depthCorrection,
+    Duration holdoutCheck) {
 
   public CalibrateTimings {
     Objects.requireNonNull(capture, "capture");
     Objects.requireNonNull(driverMerge, "driverMerge");
     Objects.requireNonNull(thresholds, "thresholds");
     Objects.requireNonNull(modelLoad, "modelLoad");
+    Objects.requireNonNull(depthCorrection, "depthCorrection");
+    Objects.requireNonNull(holdoutCheck, "holdoutCheck");
   }
 
   /** Driver-side merge and threshold derivation together. */

@@ -197,6 +197,14 @@ public final class Thetacal {
     r.directories().forEach((p, dir) -> {
       out.printf(Locale.ROOT, "  %-12s %d calibrated cells -> %s%n", p.name().toLowerCase(Locale.ROOT),
           r.calibratedCells().get(p), dir);
+      var c = r.depthCorrection().get(p);
+      if (c != null) {
+        java.util.DoubleSummaryStatistics range = java.util.Arrays.stream(c.shifts())
+            .flatMapToDouble(java.util.Arrays::stream).summaryStatistics();
+        out.printf(Locale.ROOT, "  %-12s depth correction on %d sequences: shifts %+.3f .. %+.3f %s%n", "",
+            c.sequences(), range.getMin(), range.getMax(), p == io.thetacal.attention.Placement.PRE_SOFTMAX ? "(score units)"
+                : "(ln θ)");
+      }
       var h = r.holdout().get(p);
       if (h != null) {
         out.printf(Locale.ROOT, "  %-12s holdout kept/k: worst |ratio-1| = %.3f, %s (tolerance %.2f, %d unmeasured)%n",

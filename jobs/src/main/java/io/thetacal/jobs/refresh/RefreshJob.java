@@ -163,7 +163,7 @@ public final class RefreshJob {
     CalibrationGeometry geometry = CalibrationGeometry.of(info);
     boolean tac = cs.topKAtCalibrationFor(info.family());
     // the calibrate job's own settings, per-k histograms with top-k at calibration included
-    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs, tac);
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(cs, info.family());
     for (ThresholdStore s : stores.values()) {
       requireContinues(s, cc, tac);
     }
@@ -243,7 +243,7 @@ public final class RefreshJob {
       // The holdout sequences are read when the first candidate is judged, not when nothing is new.
       CandidateGate gate = candidate -> {
         if (holdouts.isEmpty()) {
-          holdouts.putAll(holdouts(holdout, datasets, root, info, maxLength, seed));
+          holdouts.putAll(holdouts(holdout, datasets, root, info, maxLength, seed, run, rejected));
         }
         return new ReportGate(model, holdouts, rs.gateK(), p, rs.gateCompensation().of(p), gates)
             .evaluate(candidate);
@@ -290,8 +290,13 @@ public final class RefreshJob {
     }
   }
 
+  /**
+   * The holdout sequences the gate judges, per dataset. Rows of a dataset that is judged but not refreshed
+   * that the model cannot take are quarantined here (a refreshed dataset's are, with its new partitions, by
+   * the calibrator) and added to {@code rejected[1]}.
+   */
   private Map<String, List<int[]>> holdouts(List<String> names, List<String> refreshed, Path root,
-      ModelInfo info, int maxLength, long seed) throws IOException {
+      ModelInfo info, int maxLength, long seed, String run, long[] rejected) throws IOException {
     RefreshSettings rs = config.refresh();
     Map<String, List<int[]>> out = new LinkedHashMap<>();
     for (String name : names) {
@@ -310,8 +315,14 @@ public final class RefreshJob {
             + " no 'split' column: its rows would be calibrated on and judged; name a dataset of holdout"
             + " data only");
       }
+      Dataset<Row> checked = checked(Map.of(name, files), info, maxLength, seed);
+      if (!refreshed.contains(name)) {
+        rejected[1] += RejectedSequences.quarantine(spark, checked.filter(col("split").isNull()
+                .or(col("split").equalTo("holdout"))), root.toUri().toString(), "refresh", run,
+            config.calibration().maxRejectedFraction(), "holdout dataset '" + name + "'").rejected();
+      }
       List<int[]> seqs = new ArrayList<>();
-      for (Row r : sequences(Map.of(name, files), "holdout", info, maxLength, seed)
+      for (Row r : usable(checked, "holdout")
           .orderBy("order_key").limit(config.refresh().holdoutSequences()).select("input_ids")
           .collectAsList()) {
         List<Integer> ids = r.getList(0);

@@ -82,7 +82,7 @@ class CalibrateJobTest {
 
     // Brute force: every row of the same sequences materialised on the driver.
     TransformerModel model = ExecutorModels.model("all-minilm-l6-v2");
-    CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration());
+    CalibrationConfig cc = CalibrateJob.calibrationConfig(config().calibration(), model.info().family());
     CalibrationGeometry geometry = CalibrationGeometry.of(model.info());
     ReferenceCalibrator reference = new ReferenceCalibrator(geometry, cc);
     // The same fixed batches as the job: per partition file, (length, seeded hash) order cut every
@@ -204,10 +204,14 @@ class CalibrateJobTest {
     var check = r.holdout().get(Placement.PRE_SOFTMAX);
     assertTrue(check != null && !check.entries().isEmpty());
     assertTrue(r.stateBytes() > 0 && r.rowsObserved() > 0);
+    assertEquals(java.util.Set.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX), r.depthCorrection().keySet());
+    assertEquals(32, r.depthCorrection().get(Placement.PRE_SOFTMAX).sequences());
+    assertTrue(r.timings().holdoutCheck().toNanos() > 0 && r.timings().depthCorrection().toNanos() > 0,
+        r.timings().toString());
   }
 
   @Test
-  void driverSideMergeAndThresholdTimesAreMeasuredInsideTheJob() {
+  void driverSideMergeAndThresholdTimesAreMeasuredInsideTheJob() throws Exception {
     CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config("spark.partitions=4",
         "calibration.holdout_sequences=0")).outputRoot(root).version("timed").execute();
     CalibrateTimings t = r.timings();
@@ -216,6 +220,13 @@ class CalibrateJobTest {
     assertTrue(t.driverMerge().compareTo(t.capture()) < 0, t.toString());
     assertTrue(t.capture().plus(t.thresholds()).compareTo(r.elapsed()) <= 0, t + " in " + r.elapsed());
     assertTrue(r.driverShare() > 0 && r.driverShare() < 1, "share " + r.driverShare());
+    assertEquals(java.time.Duration.ZERO, t.holdoutCheck(), "the holdout check is off");
+    CalibrateResult uncorrected = ThetacalJobs.get(spark).calibrate().config(config("spark.partitions=4",
+        "calibration.holdout_sequences=0", "calibration.depth_correction_sequences=0")).outputRoot(root)
+        .version("uncorrected").execute();
+    assertTrue(uncorrected.depthCorrection().isEmpty());
+    assertTrue(ThresholdManifest.read(Path.of(uncorrected.directories().get(Placement.PRE_SOFTMAX))
+        .resolve("thresholds.json")).depthCorrection() == null);
     // balanced by tokens: partitions differ by at most one batch of 8 sequences of <= 48 tokens
     assertTrue(t.maxPartitionTokens() - t.minPartitionTokens() <= 8 * 48, t.toString());
     assertTrue(t.minPartitionTokens() * 4 <= r.tokens() && t.maxPartitionTokens() * 4 >= r.tokens(), t.toString());

@@ -181,4 +181,51 @@ class RefreshRejectedRowsTest {
     assertEquals(firstReasons, reasons(spark, rejectedRoot.resolve("run=" + stamp)));
     assertEquals(expected, reasons(spark, rejectedRoot.resolve("run=" + stamp + ".001")));
   }
+
+  @Test
+  void holdoutRowsOfAJudgedDatasetThatIsNotRefreshedAreQuarantinedToo() throws Exception {
+    SparkSession spark = SharedSpark.get();
+    Path out = tmp.resolve("out");
+    Path landed = tmp.resolve("landed");
+    Path judged = tmp.resolve("judged");
+    ThetacalConfig c = ConfigLoader.fromYaml("""
+        model: {max_sequence_length: 40, batch_size: 8}
+        corpora:
+          - {name: ep-en, source: {type: europarl, language: en, max_docs: 10}}
+        calibration: {datasets: [ep-en], k_grid: [4, 8], holdout_sequences: 0}
+        refresh:
+          datasets: [landed]
+          roots: {landed: '%s', judged: '%s'}
+          holdout: [judged]
+          gate_k: 4
+          placements: [pre_softmax]
+        report: {gates: {max_kept_deviation: 5.0, max_quality_loss: 1.0}}
+        spark: {partitions: 2}
+        output: {root: '%s'}
+        """.formatted(landed, judged, out), "test", List.of("calibration.max_rejected_fraction=0.5"));
+    Clock clock = Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), ZoneOffset.UTC);
+    List<Row> calibration = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      calibration.add(row("a" + i, "calibration", encode(c, TEXTS.get(i))));
+    }
+    land(spark, calibration, landed, "part-00000.parquet");
+    // The judged dataset: 3 holdout rows, an empty holdout row, and a calibration row the gate never reads.
+    List<Row> holdout = new ArrayList<>();
+    for (int i = 6; i < 9; i++) {
+      holdout.add(row("h" + i, "holdout", encode(c, TEXTS.get(i))));
+    }
+    holdout.add(row("h-empty", "holdout", List.of()));
+    holdout.add(row("h-oov", "calibration", List.of(101, 999_999, 102)));
+    land(spark, holdout, judged, "part-00001.parquet");
+
+    RefreshJobResult r = new RefreshJob(spark).config(c).clock(clock).execute();
+    assertEquals(RefreshResult.Outcome.PUBLISHED, r.placements().get(Placement.PRE_SOFTMAX).outcome());
+    assertEquals(6, r.calibratedSequences());
+    assertEquals(1, r.rejectedSequences(), "the judged dataset's empty holdout row");
+    Path written = out.resolve("rejected/refresh/run=v20261123T120000Z");
+    assertEquals(Map.of("empty_sequence", 1L), reasons(spark, written));
+    Row empty = spark.read().parquet(written.toString()).first();
+    assertEquals("judged", empty.getAs("dataset"));
+    assertEquals("h-empty", empty.getAs("doc_id"));
+  }
 }

@@ -1,0 +1,148 @@
+package io.thetacal.bench;
+
+import io.thetacal.attention.AttentionMode;
+import io.thetacal.attention.Placement;
+import io.thetacal.calibration.CalibrationConfig;
+import io.thetacal.calibration.CalibrationGeometry;
+import io.thetacal.calibration.CalibrationState;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.Models;
+import io.thetacal.model.TransformerModel;
+import io.thetacal.model.bert.BertEncoder;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The machine's own ceiling for the Spark scaling goal: how much of one core's calibration throughput each
+ * core keeps when both calibrate at once. One child JVM calibrates alone with one encoder thread (the
+ * calibrate job's per-task work: top-k at calibration for every placement and k of the job's grid on
+ * batches of 8 × 128 tokens, a CalibrationState observing), then two identical child JVMs run side by side.
+ * No Spark, no shared heap, no shared JIT or GC: what is left is the hardware (shared caches, memory
+ * bandwidth, the clock both busy cores run at). Arguments: output markdown, rounds, seconds per run.
+ */
+public final class CoreScalingProbe {
+
+  private CoreScalingProbe() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("child")) {
+      child(Double.parseDouble(args[1]));
+      return;
+    }
+    Path out = Path.of(args.length > 0 ? args[0] : "target/bench/cores.md");
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+    double seconds = args.length > 2 ? Double.parseDouble(args[2]) : 40;
+    double[] alone = new double[rounds];
+    double[] pair = new double[rounds];
+    double[] ratio = new double[rounds];
+    String loadBefore = Bench.loadavg();
+    for (int r = 0; r < rounds; r++) {
+      alone[r] = run(1, seconds).get(0);
+      List<Double> two = run(2, seconds);
+      pair[r] = two.get(0) + two.get(1);
+      ratio[r] = pair[r] / alone[r];
+      System.err.printf(Locale.ROOT, "round %d: alone %.0f tokens/s, two side by side %.0f + %.0f%n", r + 1,
+          alone[r], two.get(0), two.get(1));
+    }
+    Bench.Stat a = Bench.Stat.of(alone);
+    Bench.Stat p = Bench.Stat.of(pair);
+    Bench.Stat q = Bench.Stat.of(ratio);
+    String md = String.join("\n",
+        "## Two cores: the machine's ceiling for two-way scaling",
+        "",
+        "Child JVMs each calibrating with one encoder thread (the calibrate job's per-task work: top-k at",
+        "calibration for both placements and every k of the default grid below 128, batches of 8 × 128 tokens of real",
+        "English text, a CalibrationState observing; tokens/s counts each batch once, calibrated; " + (int) seconds
+            + " s measured after a 10 s warm-up):",
+        "one alone, then two side by side. " + rounds + " round(s). Load average before: " + loadBefore
+            + "; after: " + Bench.loadavg() + ".",
+        "",
+        "| | tokens/s |",
+        "|---|---:|",
+        "| one JVM alone | " + a.fmt("%.0f") + " |",
+        "| two JVMs side by side, sum | " + p.fmt("%.0f") + " |",
+        "",
+        "**Two-core ceiling: two side by side / one alone = " + q.fmt("%.2f") + "** (the Spark scaling goal is"
+            + " ≥ 1.8; with no Spark, JIT, GC or heap shared, what this falls short of 2 is the hardware's).",
+        "");
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    Files.writeString(out, md + "\n");
+    System.out.println(md);
+  }
+
+  /** Starts n child JVMs at once and returns each one's tokens/s. */
+  private static List<Double> run(int n, double seconds) throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java);
+    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.add("-D" + BertEncoder.THREADS_PROPERTY + "=1");
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CoreScalingProbe.class.getName(),
+        "child", Double.toString(seconds)));
+    List<Process> ps = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+      pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+      ps.add(pb.start());
+    }
+    List<Double> rates = new ArrayList<>();
+    for (Process p : ps) {
+      String last = null;
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+          StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          last = line;
+        }
+      }
+      if (p.waitFor() != 0 || last == null || !last.startsWith("tokens/s ")) {
+        throw new IllegalStateException("probe child exited " + p.exitValue() + ", last line: " + last);
+      }
+      rates.add(Double.parseDouble(last.substring("tokens/s ".length())));
+    }
+    return rates;
+  }
+
+  private static void child(double seconds) {
+    try (TransformerModel model = Models.load(Models.DEFAULT_ID)) {
+      List<int[]> batch = EncoderCalibrationBenchmark.windows(model, 8);
+      CalibrationConfig cc = EncoderCalibrationBenchmark.jobConfig().withHistogramsPerK(true);
+      CalibrationState state = new CalibrationState(CalibrationGeometry.of(model.info()), cc);
+      long tokens = 0;
+      long t0 = System.nanoTime();
+      long warm = t0 + 10_000_000_000L;
+      long end = warm + (long) (seconds * 1e9);
+      boolean measuring = false;
+      long start = 0;
+      while (true) {
+        long now = System.nanoTime();
+        if (!measuring && now >= warm) {
+          measuring = true;
+          start = now;
+          tokens = 0;
+        }
+        if (now >= end) {
+          System.out.printf(Locale.ROOT, "tokens/s %.3f%n", tokens / ((now - start) / 1e9));
+          return;
+        }
+        for (Placement p : cc.placements()) {
+          for (int k : cc.kGrid()) {
+            if (k >= 128 && k != cc.kGrid().get(0)) {
+              continue; // as the job: no row of a 128-token batch has n > k
+            }
+            model.forward(new ForwardRequest(batch, AttentionMode.topK(k, p), state.observerForK(k, p), false,
+                false));
+          }
+        }
+        tokens += 8L * 128;
+      }
+    }
+  }
+}
