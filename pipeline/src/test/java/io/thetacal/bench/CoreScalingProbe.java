@@ -23,7 +23,8 @@ import java.util.Locale;
  * The machine's own ceiling for the Spark scaling goal: how much of one core's calibration throughput each
  * core keeps when both calibrate at once. One child JVM calibrates alone with one encoder thread (the
  * calibrate job's per-task work: top-k at calibration for every placement and k of the job's grid on
- * batches of 8 × 128 tokens, a CalibrationState observing), then two identical child JVMs run side by side.
+ * batches of 8 sequences of 20 to 128 tokens, a CalibrationState observing), then two identical child JVMs
+ * run side by side, then one JVM runs the work on two threads sharing one model.
  * No Spark, no shared heap, no shared JIT or GC: what is left is the hardware (shared caches, memory
  * bandwidth, the clock both busy cores run at). Arguments: output markdown, rounds, seconds per run.
  */
@@ -62,12 +63,13 @@ public final class CoreScalingProbe {
     Bench.Stat sh = Bench.Stat.of(shared);
     Bench.Stat shq = Bench.Stat.of(sharedRatio);
     String md = String.join("\n",
-        "## Two cores: the machine's ceiling for two-way scaling",
+        "## Two cores: how far the calibration work itself scales, without Spark",
         "",
         "Child JVMs each calibrating with one encoder thread (the calibrate job's per-task work: top-k at",
-        "calibration for both placements and every k of the default grid below 128, batches of 8 × 128 tokens of real",
-        "English text, a CalibrationState observing; tokens/s counts each batch once, calibrated; " + (int) seconds
-            + " s measured after a 10 s warm-up):",
+        "calibration for both placements and every k of the default grid below the batch's length, batches of",
+        "8 sequences of real English text cut in turn to 20, 33, 47, 61, 77, 90, 105 and 128 tokens (rows of",
+        "many lengths, so many row-length buckets of the state, as in the job), a CalibrationState observing;",
+        "tokens/s counts each batch once, calibrated; " + (int) seconds + " s measured after a 10 s warm-up):",
         "one alone, then two side by side, then one JVM running the same work on two threads that share one model",
         "(each with its own state), as two Spark tasks in one executor JVM (local[2]) do. " + rounds
             + " round(s). Load average before: " + loadBefore
@@ -80,7 +82,8 @@ public final class CoreScalingProbe {
         "| one JVM, two threads sharing the model | " + sh.fmt("%.0f") + " |",
         "",
         "**Two-core ceiling: two JVMs side by side / one alone = " + q.fmt("%.2f") + "** (the Spark scaling goal"
-            + " is ≥ 1.8; the two share no Spark, JIT, GC or heap, so this is what the hardware allows).",
+            + " is ≥ 1.8; the two share no Spark, JIT, GC or heap: what is left is the hardware's, caches and memory"
+            + " bandwidth shared by two calibration states).",
         "",
         "**One JVM, two threads sharing the model / one alone = " + shq.fmt("%.2f") + "** (what two tasks in one"
             + " JVM can reach before any Spark cost: the heap, the garbage collector and the JIT are shared).",
@@ -146,14 +149,21 @@ public final class CoreScalingProbe {
     }
   }
 
-  /** Calibrates batch after batch until end; tokens/s from warm on (each batch counted once). */
+  /**
+   * Calibrates batch after batch, the batch cut in turn to each of eight lengths, until end; tokens/s from
+   * warm on (each batch counted once).
+   */
   private static double calibrate(TransformerModel model, List<int[]> batch, CalibrationConfig cc, long warm,
       long end) {
     CalibrationState state = new CalibrationState(CalibrationGeometry.of(model.info()), cc);
     long tokens = 0;
     long start = 0;
     boolean measuring = false;
+    int[] lens = {20, 33, 47, 61, 77, 90, 105, 128};
+    int it = 0;
     while (true) {
+      int len = lens[it++ % lens.length];
+      List<int[]> b = batch.stream().map(x -> java.util.Arrays.copyOf(x, len)).toList();
       long now = System.nanoTime();
       if (!measuring && now >= warm) {
         measuring = true;
@@ -165,14 +175,14 @@ public final class CoreScalingProbe {
       }
       for (Placement p : cc.placements()) {
         for (int k : cc.kGrid()) {
-          if (k >= 128 && k != cc.kGrid().get(0)) {
-            continue; // as the job: no row of a 128-token batch has n > k
+          if (k >= len && k != cc.kGrid().get(0)) {
+            continue;
           }
-          model.forward(new ForwardRequest(batch, AttentionMode.topK(k, p), state.observerForK(k, p), false,
+          model.forward(new ForwardRequest(b, AttentionMode.topK(k, p), state.observerForK(k, p), false,
               false));
         }
       }
-      tokens += 8L * 128;
+      tokens += 8L * len;
     }
   }
 }
