@@ -38,6 +38,7 @@ import io.thetacal.jobs.spark.ExecutorModels;
 import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.jobs.spark.Progress;
 import io.thetacal.jobs.spark.RejectedSequences;
+import io.thetacal.jobs.spark.SparkDepthCorrection;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ModelFamily;
 import io.thetacal.model.ModelInfo;
@@ -301,7 +302,7 @@ public final class CalibrateJob {
         ThresholdTable derived = tables.get(placement);
         if (!correctionSeqs.isEmpty()) {
           long tc = System.nanoTime();
-          correction = DepthCorrection.fit(model, derived, correctionSeqs);
+          correction = SparkDepthCorrection.fit(spark, modelId, derived, correctionSeqs, "calibrate");
           correctionNanos += System.nanoTime() - tc;
           corrections.put(placement, correction);
           LOG.info("calibrate: {} depth correction on {} sequences in {} ms, shift per k and layer {}",
