@@ -359,8 +359,8 @@ public final class CalibrateJob {
       CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
           totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, corrections, elapsed, timings);
       LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
-          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; driver forward passes:"
-          + " depth correction %.1f s, holdout check %.1f s; model loads %.1f s over tasks)", publishVersion,
+          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; depth correction"
+          + " %.1f s on the executors; holdout check on the driver %.1f s; model loads %.1f s over tasks)", publishVersion,
           totals[0], state.rowsObserved(), result.tokensPerSecond(), elapsed.toMillis() / 1000.0,
           timings.capture().toMillis() / 1000.0, timings.driverMerge().toNanos() / 1e9,
           timings.thresholds().toNanos() / 1e9, 100 * result.driverShare(),

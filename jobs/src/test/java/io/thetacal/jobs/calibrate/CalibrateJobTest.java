@@ -111,7 +111,8 @@ class CalibrateJobTest {
           ThresholdTable.from(state, p, cc.estimatorInstance()), p + " kept-count matching");
     }
 
-    // Published: the state's thresholds shifted by the depth correction fitted, on the driver, on the
+    // Published (fitted by Spark tasks): the state's thresholds shifted by the depth correction fitted, here
+    // on the driver, on the
     // first calibration sequences by the seeded key
     int sampleSize = CalibrateJob.depthCorrectionSampleSize(config().calibration());
     assertEquals(32, sampleSize);
