@@ -111,9 +111,8 @@ class CalibrateJobTest {
           ThresholdTable.from(state, p, cc.estimatorInstance()), p + " kept-count matching");
     }
 
-    // Published (fitted by Spark tasks): the state's thresholds shifted by the depth correction fitted, here
-    // on the driver, on the
-    // first calibration sequences by the seeded key
+    // Published (fitted by Spark tasks): the state's thresholds shifted by the depth correction, the same
+    // as fitted here on the driver on the first calibration sequences by the seeded key
     int sampleSize = CalibrateJob.depthCorrectionSampleSize(config().calibration());
     assertEquals(32, sampleSize);
     List<int[]> sample = spark.read().parquet(root + "/corpora").filter("split = 'calibration'")
