@@ -19,8 +19,8 @@ import java.util.Objects;
  * @param minPartitionTokens tokens in the smallest partition
  * @param depthCorrection wall time fitting the depth correction (all placements; Spark jobs whose tasks run
  *     the sample's batches on the executors)
- * @param holdoutCheck driver time of the holdout check (all placements; forward passes on the driver, which
- *     do not scale with executors)
+ * @param holdoutCheck wall time of the holdout check (all placements; Spark jobs whose tasks run the held-out
+ *     batches on the executors)
  */
 public record CalibrateTimings(
     Duration capture,
