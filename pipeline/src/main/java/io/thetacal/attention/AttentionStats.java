@@ -10,7 +10,8 @@ import java.util.Arrays;
  * per-head kept counts come from the kernel's own decision rather than a second copy of the keep rule.
  * Mergeable across batches.
  */
-public final class AttentionStats {
+public final class AttentionStats implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   private final long[] rows;
   private final long[] elements;
   private final long[] keptElements;

@@ -43,52 +43,165 @@ public record DepthCorrection(int sequences, int iterations, List<Integer> kGrid
     shifts = Arrays.stream(shifts).map(double[]::clone).toArray(double[][]::new);
   }
 
+  /** Sample sequences per forward pass of the fit: a sequence's passes depend on its batch in the last bits. */
+  public static final int BATCH = 8;
+
   /**
-   * Fits the shifts of a table on a sample: runs Top-θ with the table (shifted by the rounds so far) in
-   * every layer and, per layer and k, finds the margin above θ that the sample's thresholded rows
+   * Measures one round: the {@link Margins} of every batch of the sample under the given (shifted) table,
+   * merged. The driver runs them itself ({@link #fit(TransformerModel, ThresholdTable, List)}); a Spark job
+   * hands the batches to executors. Either way the counts are the same: each batch is measured whole and
+   * counts add exactly.
+   */
+  @FunctionalInterface
+  public interface Measurer {
+    Margins measure(ThresholdTable shifted) throws java.io.IOException;
+  }
+
+  /**
+   * Fits the shifts of a table on a sample, on this thread: runs Top-θ with the table (shifted by the rounds
+   * so far) in every layer and, per layer and k, finds the margin above θ that the sample's thresholded rows
    * (n > k) exceed k times per row on average.
    *
    * @param sample token ids of calibration sequences; empty gives zero shifts
    */
   public static DepthCorrection fit(TransformerModel model, ThresholdTable table, List<int[]> sample) {
+    List<List<int[]>> batches = batches(sample);
+    try {
+      return fit(table, sample.size(), shifted -> {
+        Margins all = new Margins(table.kGrid().length, table.geometry().numLayers());
+        for (List<int[]> batch : batches) {
+          all.merge(Margins.measure(model, shifted, batch));
+        }
+        return all;
+      });
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Fits the shifts of a table with a measurer of the rounds (see {@link Measurer}).
+   *
+   * @param sequences sequences in the sample the measurer measures; 0 gives zero shifts
+   */
+  public static DepthCorrection fit(ThresholdTable table, int sequences, Measurer measurer)
+      throws java.io.IOException {
     int[] ks = table.kGrid();
     int layers = table.geometry().numLayers();
     double[][] shifts = new double[ks.length][layers];
-    boolean pre = table.placement() == Placement.PRE_SOFTMAX;
-    for (int it = 0; it < ITERATIONS && !sample.isEmpty(); it++) {
-      ThresholdTable shifted = table.shifted(shifts);
+    for (int it = 0; it < ITERATIONS && sequences > 0; it++) {
+      Margins m = measurer.measure(table.shifted(shifts));
+      for (int ki = 0; ki < ks.length; ki++) {
+        for (int l = 0; l < layers; l++) {
+          long rows = m.rows(ki, l);
+          shifts[ki][l] += rows == 0 ? 0 : marginKeeping(m.histogram(ki, l), (long) ks[ki] * rows);
+        }
+      }
+    }
+    return new DepthCorrection(sequences, sequences == 0 ? 0 : ITERATIONS,
+        Arrays.stream(ks).boxed().toList(), shifts);
+  }
+
+  /** The sample cut into consecutive batches of {@value #BATCH}, in order. */
+  public static List<List<int[]>> batches(List<int[]> sample) {
+    List<List<int[]>> out = new java.util.ArrayList<>();
+    for (int i = 0; i < sample.size(); i += BATCH) {
+      out.add(List.copyOf(sample.subList(i, Math.min(sample.size(), i + BATCH))));
+    }
+    return out;
+  }
+
+  /**
+   * Per k and layer, the thresholded rows (n > k) of one fitting round and their elements' margins over
+   * θ (pre-softmax a_j − θ, post-softmax ln p_j − ln θ) in integer histograms of 1/{@value #BINS_PER_UNIT}
+   * wide bins over ±{@value #HALF_RANGE}, with an under- and an overflow slot. Mergeable: merge adds the
+   * counts, so it is associative and commutative and merging the Margins of parts equals measuring the
+   * whole.
+   */
+  public static final class Margins implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final int numK;
+    private final int layers;
+    private final long[] rows;
+    private final long[] counts;
+
+    /** Empty margins for a k grid of numK values and a model of this many layers. */
+    public Margins(int numK, int layers) {
+      this.numK = numK;
+      this.layers = layers;
+      this.rows = new long[numK * layers];
+      this.counts = new long[Math.multiplyExact(numK * layers, BINS + 2)];
+    }
+
+    /** Runs Top-θ with the table for every k of its grid over one batch and counts its margins. */
+    public static Margins measure(TransformerModel model, ThresholdTable table, List<int[]> batch) {
+      int[] ks = table.kGrid();
+      int layers = table.geometry().numLayers();
+      boolean pre = table.placement() == Placement.PRE_SOFTMAX;
+      Margins m = new Margins(ks.length, layers);
       for (int ki = 0; ki < ks.length; ki++) {
         int k = ks[ki];
-        long[][] hist = new long[layers][BINS + 2];
-        long[] rows = new long[layers];
+        int kIndex = ki;
         AttentionObserver margins = row -> {
           int n = row.n();
           if (n <= k) {
             return;
           }
           int l = row.layer();
-          float theta = shifted.threshold(l, row.head(), n, k);
+          float theta = table.threshold(l, row.head(), n, k);
           // a score's margin over θ; post-softmax ln p_j - ln θ, ln p_j = a_j - max - ln denominator
           double base = pre ? theta
               : (double) row.max() + StrictMath.log(row.denominator()) + StrictMath.log(theta);
-          rows[l]++;
+          m.rows[kIndex * layers + l]++;
           float[] a = row.scores();
           int off = row.offset();
-          long[] h = hist[l];
+          int h = (kIndex * layers + l) * (BINS + 2);
           for (int j = 0; j < n; j++) {
             double x = ((double) a[off + j] - base + HALF_RANGE) * BINS_PER_UNIT;
-            h[x < 0 ? 0 : x >= BINS ? BINS + 1 : (int) x + 1]++;
+            m.counts[h + (x < 0 ? 0 : x >= BINS ? BINS + 1 : (int) x + 1)]++;
           }
         };
-        model.forward(new ForwardRequest(sample, AttentionMode.topTheta(shifted, k), margins, false,
-            false));
-        for (int l = 0; l < layers; l++) {
-          shifts[ki][l] += rows[l] == 0 ? 0 : marginKeeping(hist[l], (long) k * rows[l]);
-        }
+        model.forward(new ForwardRequest(batch, AttentionMode.topTheta(table, k), margins, false, false));
       }
+      return m;
     }
-    return new DepthCorrection(sample.size(), sample.isEmpty() ? 0 : ITERATIONS,
-        Arrays.stream(ks).boxed().toList(), shifts);
+
+    /** Adds other's counts into these. */
+    public Margins merge(Margins other) {
+      if (other.numK != numK || other.layers != layers) {
+        throw new IllegalArgumentException("cannot merge margins of " + other.numK + " k values and "
+            + other.layers + " layers into margins of " + numK + " and " + layers);
+      }
+      for (int i = 0; i < rows.length; i++) {
+        rows[i] = Math.addExact(rows[i], other.rows[i]);
+      }
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] = Math.addExact(counts[i], other.counts[i]);
+      }
+      return this;
+    }
+
+    /** Thresholded rows of k index ki in a layer. */
+    public long rows(int ki, int layer) {
+      return rows[ki * layers + layer];
+    }
+
+    /** The margin histogram of k index ki in a layer (a copy). */
+    public long[] histogram(int ki, int layer) {
+      int h = (ki * layers + layer) * (BINS + 2);
+      return Arrays.copyOfRange(counts, h, h + BINS + 2);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Margins m && numK == m.numK && layers == m.layers && Arrays.equals(rows, m.rows)
+          && Arrays.equals(counts, m.counts);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.hashCode(rows) * 31 + Arrays.hashCode(counts);
+    }
   }
 
   /**

@@ -1,6 +1,9 @@
 package io.thetacal.calibration;
 
+import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionStats;
+import io.thetacal.model.ForwardRequest;
+import io.thetacal.model.TransformerModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +18,32 @@ public final class HoldoutCheck {
   public static final double TOLERANCE_DEFAULT = 0.10;
 
   private HoldoutCheck() {
+  }
+
+  /**
+   * The kept counts of one batch of held-out sequences: one Top-θ forward per k of the table's grid.
+   * Counts of batches merge exactly ({@link AttentionStats#merge}), so the batches can be measured anywhere
+   * (on executors) and in any order.
+   */
+  public static Map<Integer, AttentionStats> measure(TransformerModel model, ThresholdTable table,
+      List<int[]> batch) {
+    Map<Integer, AttentionStats> byK = new TreeMap<>();
+    for (int k : table.kGrid()) {
+      byK.put(k, model.forward(new ForwardRequest(batch, AttentionMode.topTheta(table, k), null, false,
+          false)).stats());
+    }
+    return byK;
+  }
+
+  /** Merges the second batch's counts into the first's, k by k; returns the first. */
+  public static Map<Integer, AttentionStats> merge(Map<Integer, AttentionStats> into,
+      Map<Integer, AttentionStats> other) {
+    if (!into.keySet().equals(other.keySet())) {
+      throw new IllegalArgumentException("cannot merge kept counts for k " + other.keySet() + " into counts"
+          + " for k " + into.keySet());
+    }
+    other.forEach((k, s) -> into.get(k).merge(s));
+    return into;
   }
 
   /**

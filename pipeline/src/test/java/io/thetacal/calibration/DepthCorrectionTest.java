@@ -75,6 +75,34 @@ class DepthCorrectionTest {
   }
 
   @Test
+  void marginsOfBatchesMergeInAnyOrderAndTheFitDoesNotDependOnIt() throws Exception {
+    ThresholdTable table = ThresholdTable.from(state, Placement.PRE_SOFTMAX, state.config().estimatorInstance());
+    List<List<int[]>> batches = DepthCorrection.batches(sentences);
+    assertEquals(3, batches.size(), "20 sentences in batches of " + DepthCorrection.BATCH);
+    DepthCorrection.Margins a = DepthCorrection.Margins.measure(model, table, batches.get(0));
+    DepthCorrection.Margins b = DepthCorrection.Margins.measure(model, table, batches.get(1));
+    DepthCorrection.Margins c = DepthCorrection.Margins.measure(model, table, batches.get(2));
+    int layers = state.geometry().numLayers();
+    DepthCorrection.Margins abc = new DepthCorrection.Margins(KS.size(), layers).merge(a).merge(b).merge(c);
+    DepthCorrection.Margins cab = new DepthCorrection.Margins(KS.size(), layers).merge(c).merge(a).merge(b);
+    DepthCorrection.Margins bc = new DepthCorrection.Margins(KS.size(), layers).merge(b).merge(c);
+    assertEquals(abc, cab, "commutative");
+    assertEquals(abc, new DepthCorrection.Margins(KS.size(), layers).merge(a).merge(bc), "associative");
+    assertEquals(a.rows(0, 0) + b.rows(0, 0) + c.rows(0, 0), abc.rows(0, 0));
+    assertTrue(abc.rows(0, layers - 1) > 0);
+    // a measurer that measures the batches in reverse order and merges them the other way round
+    DepthCorrection reversed = DepthCorrection.fit(table, sentences.size(), shifted -> {
+      DepthCorrection.Margins m = new DepthCorrection.Margins(KS.size(), layers);
+      for (int i = batches.size() - 1; i >= 0; i--) {
+        m = DepthCorrection.Margins.measure(model, shifted, batches.get(i)).merge(m);
+      }
+      return m;
+    });
+    assertEquals(DepthCorrection.fit(model, table, sentences), reversed);
+    assertThrows(IllegalArgumentException.class, () -> a.merge(new DepthCorrection.Margins(1, layers)));
+  }
+
+  @Test
   void anEmptySampleShiftsNothing() {
     ThresholdTable table = ThresholdTable.from(state, Placement.PRE_SOFTMAX, state.config().estimatorInstance());
     DepthCorrection c = DepthCorrection.fit(model, table, List.of());

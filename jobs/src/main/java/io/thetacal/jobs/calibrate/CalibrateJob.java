@@ -6,8 +6,6 @@ import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.thetacal.attention.AttentionMode;
-import io.thetacal.attention.AttentionStats;
 import io.thetacal.attention.NonFiniteScoreException;
 import io.thetacal.attention.Placement;
 import io.thetacal.calibration.CalibrationConfig;
@@ -38,7 +36,7 @@ import io.thetacal.jobs.spark.ExecutorModels;
 import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.jobs.spark.Progress;
 import io.thetacal.jobs.spark.RejectedSequences;
-import io.thetacal.model.ForwardRequest;
+import io.thetacal.jobs.spark.SamplePasses;
 import io.thetacal.model.ModelFamily;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
@@ -54,7 +52,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -301,7 +298,7 @@ public final class CalibrateJob {
         ThresholdTable derived = tables.get(placement);
         if (!correctionSeqs.isEmpty()) {
           long tc = System.nanoTime();
-          correction = DepthCorrection.fit(model, derived, correctionSeqs);
+          correction = SamplePasses.depthCorrection(spark, modelId, derived, correctionSeqs, "calibrate");
           correctionNanos += System.nanoTime() - tc;
           corrections.put(placement, correction);
           LOG.info("calibrate: {} depth correction on {} sequences in {} ms, shift per k and layer {}",
@@ -312,7 +309,7 @@ public final class CalibrateJob {
         HoldoutCheck.Result check = null;
         if (!holdoutSeqs.isEmpty()) {
           long th = System.nanoTime();
-          check = check(model, table, holdoutSeqs);
+          check = SamplePasses.holdoutCheck(spark, modelId, table, holdoutSeqs, "calibrate");
           checkNanos += System.nanoTime() - th;
           checks.put(placement, check);
         }
@@ -358,8 +355,8 @@ public final class CalibrateJob {
       CalibrateResult result = new CalibrateResult(publishVersion, dirs, modelId, info.contentHash(), totals[0],
           totals[1], rejectedCount, state.rowsObserved(), state.sizeBytes(), cells, checks, corrections, elapsed, timings);
       LOG.info(String.format(Locale.ROOT, "calibrate: version %s, %d sequences, %d attention rows, %.0f tokens/s,"
-          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; driver forward passes:"
-          + " depth correction %.1f s, holdout check %.1f s; model loads %.1f s over tasks)", publishVersion,
+          + " in %.1f s (capture %.1f s; driver merge %.3f s and thresholds %.3f s = %.2f %%; on the"
+          + " executors: depth correction %.1f s, holdout check %.1f s; model loads %.1f s over tasks)", publishVersion,
           totals[0], state.rowsObserved(), result.tokensPerSecond(), elapsed.toMillis() / 1000.0,
           timings.capture().toMillis() / 1000.0, timings.driverMerge().toNanos() / 1e9,
           timings.thresholds().toNanos() / 1e9, 100 * result.driverShare(),
@@ -611,15 +608,6 @@ public final class CalibrateJob {
       out.add(ids.stream().mapToInt(Integer::intValue).toArray());
     }
     return out;
-  }
-
-  private HoldoutCheck.Result check(TransformerModel model, ThresholdTable table, List<int[]> seqs) {
-    Map<Integer, AttentionStats> byK = new LinkedHashMap<>();
-    for (int k : table.kGrid()) {
-      byK.put(k, model.forward(new ForwardRequest(seqs, AttentionMode.topTheta(table, k), null, false,
-          false)).stats());
-    }
-    return HoldoutCheck.evaluate(byK);
   }
 
   private static List<Row> thresholdRows(ThresholdTable table) {

@@ -17,9 +17,10 @@ import java.util.Objects;
  * @param partitions partitions the batches were spread over
  * @param maxPartitionTokens tokens in the largest partition
  * @param minPartitionTokens tokens in the smallest partition
- * @param depthCorrection driver time fitting the depth correction (all placements; forward passes over its
- *     sample, which do not scale with executors)
- * @param holdoutCheck driver time of the holdout check (all placements; forward passes, like the above)
+ * @param depthCorrection wall time fitting the depth correction (all placements; Spark jobs whose tasks run
+ *     the sample's batches on the executors)
+ * @param holdoutCheck wall time of the holdout check (all placements; Spark jobs whose tasks run the held-out
+ *     batches on the executors)
  */
 public record CalibrateTimings(
     Duration capture,

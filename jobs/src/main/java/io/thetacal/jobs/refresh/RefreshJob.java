@@ -29,6 +29,7 @@ import io.thetacal.jobs.config.ThetacalConfig;
 import io.thetacal.jobs.spark.ExecutorModels;
 import io.thetacal.jobs.spark.JobSupport;
 import io.thetacal.jobs.spark.RejectedSequences;
+import io.thetacal.jobs.spark.SamplePasses;
 import io.thetacal.model.ModelInfo;
 import io.thetacal.model.TransformerModel;
 import io.thetacal.report.Gates;
@@ -231,7 +232,8 @@ public final class RefreshJob {
         }
         return out;
       });
-      return sample.isEmpty() ? null : DepthCorrection.fit(model, table, sample);
+      return sample.isEmpty() ? null
+          : SamplePasses.depthCorrection(spark, config.model().id(), table, sample, "refresh");
     };
 
     List<String> holdout = rs.holdoutOr(datasets);

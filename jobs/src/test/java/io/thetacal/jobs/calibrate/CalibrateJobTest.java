@@ -12,6 +12,7 @@ import io.thetacal.calibration.CalibrationState;
 import io.thetacal.calibration.DepthCorrection;
 import io.thetacal.calibration.EstimatorKind;
 import io.thetacal.calibration.Estimators;
+import io.thetacal.calibration.HoldoutCheck;
 import io.thetacal.calibration.ReferenceCalibrator;
 import io.thetacal.calibration.ThresholdCell;
 import io.thetacal.calibration.ThresholdTable;
@@ -111,8 +112,8 @@ class CalibrateJobTest {
           ThresholdTable.from(state, p, cc.estimatorInstance()), p + " kept-count matching");
     }
 
-    // Published: the state's thresholds shifted by the depth correction fitted, on the driver, on the
-    // first calibration sequences by the seeded key
+    // Published (fitted by Spark tasks): the state's thresholds shifted by the depth correction, the same
+    // as fitted here on the driver on the first calibration sequences by the seeded key
     int sampleSize = CalibrateJob.depthCorrectionSampleSize(config().calibration());
     assertEquals(32, sampleSize);
     List<int[]> sample = spark.read().parquet(root + "/corpora").filter("split = 'calibration'")
@@ -198,11 +199,27 @@ class CalibrateJobTest {
   }
 
   @Test
-  void holdoutCheckIsRecorded() {
+  void holdoutCheckIsRecorded() throws Exception {
     CalibrateResult r = ThetacalJobs.get(spark).calibrate().config(config()).outputRoot(root).version("h")
         .execute();
     var check = r.holdout().get(Placement.PRE_SOFTMAX);
     assertTrue(check != null && !check.entries().isEmpty());
+    // measured by Spark tasks, one per batch: the same as measuring the batches of the first holdout
+    // sequences by the seeded key on the driver with the published thresholds
+    List<int[]> held = spark.read().parquet(root + "/corpora").filter("split = 'holdout'")
+        .selectExpr("input_ids", "sha2(concat_ws('#', " + config().ingest().seed()
+            + ", dataset, doc_id, seq_id), 256) as order_key")
+        .orderBy("order_key").limit(8).collectAsList().stream()
+        .map(row -> row.getList(0).stream().mapToInt(x -> (Integer) x).toArray()).toList();
+    ThresholdTable published = ThresholdManifest.read(Path.of(r.directories().get(Placement.PRE_SOFTMAX))
+        .resolve("thresholds.json")).toTable();
+    TransformerModel model = ExecutorModels.model("all-minilm-l6-v2");
+    java.util.Map<Integer, io.thetacal.attention.AttentionStats> byK = null;
+    for (List<int[]> batch : DepthCorrection.batches(held)) {
+      var m = HoldoutCheck.measure(model, published, batch);
+      byK = byK == null ? m : HoldoutCheck.merge(byK, m);
+    }
+    assertEquals(HoldoutCheck.evaluate(byK), check);
     assertTrue(r.stateBytes() > 0 && r.rowsObserved() > 0);
     assertEquals(java.util.Set.of(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX), r.depthCorrection().keySet());
     assertEquals(32, r.depthCorrection().get(Placement.PRE_SOFTMAX).sequences());
