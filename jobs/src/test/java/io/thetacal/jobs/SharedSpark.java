@@ -3,8 +3,9 @@ package io.thetacal.jobs;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The one SparkSession of a test JVM: local[2], UI off, 2 shuffle partitions. Created on first use and
- * stopped by a shutdown hook, so every test class shares it.
+ * The one SparkSession of a test JVM: local[2], UI off, 2 shuffle partitions, and the Kryo serializer that
+ * conf/spark-defaults.conf gives every job. Created on first use and stopped by a shutdown hook, so every
+ * test class shares it.
  */
 public final class SharedSpark {
   private static SparkSession spark;
@@ -19,6 +20,7 @@ public final class SharedSpark {
           .appName("thetacal-tests")
           .config("spark.ui.enabled", "false")
           .config("spark.sql.shuffle.partitions", "2")
+          .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
           .config("spark.driver.host", "127.0.0.1")
           .config("spark.driver.bindAddress", "127.0.0.1")
           .getOrCreate();

@@ -104,9 +104,10 @@ public record DepthCorrection(int sequences, int iterations, List<Integer> kGrid
 
   /** The sample cut into consecutive batches of {@value #BATCH}, in order. */
   public static List<List<int[]>> batches(List<int[]> sample) {
+    // plain ArrayLists: Spark's Kryo serializer rebuilds lists by adding to them
     List<List<int[]>> out = new java.util.ArrayList<>();
     for (int i = 0; i < sample.size(); i += BATCH) {
-      out.add(List.copyOf(sample.subList(i, Math.min(sample.size(), i + BATCH))));
+      out.add(new java.util.ArrayList<>(sample.subList(i, Math.min(sample.size(), i + BATCH))));
     }
     return out;
   }

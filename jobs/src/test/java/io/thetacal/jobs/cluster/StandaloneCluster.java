@@ -28,6 +28,9 @@ import java.util.jar.JarOutputStream;
  * what Spark lacks. Every process started here is stopped by PID in {@link #close()}.
  */
 public final class StandaloneCluster implements AutoCloseable {
+  /** The application's Spark settings (Kryo serializer among them), shipped in conf/. */
+  static final Path SPARK_DEFAULTS = Path.of("").toAbsolutePath().getParent().resolve("conf")
+      .resolve("spark-defaults.conf");
   private final Path dir;
   private final Path sparkHome;
   private final List<Process> processes = new ArrayList<>();
@@ -133,7 +136,9 @@ public final class StandaloneCluster implements AutoCloseable {
    */
   public int submit(String mainClass, List<String> conf, List<String> args, Path log, Duration timeout)
       throws IOException, InterruptedException {
+    // the application's settings from conf/spark-defaults.conf, as bin/thetacal submits it
     List<String> cmd = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", masterUrl,
+        "--properties-file", SPARK_DEFAULTS.toString(),
         "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
         "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=1g",
         "--class", mainClass,
