@@ -136,8 +136,17 @@ public final class StandaloneCluster implements AutoCloseable {
    */
   public int submit(String mainClass, List<String> conf, List<String> args, Path log, Duration timeout)
       throws IOException, InterruptedException {
+    return submit(masterUrl, mainClass, conf, args, log, timeout);
+  }
+
+  /**
+   * Runs SparkSubmit in client mode against another master (e.g. {@code local[1]}, in the submitted JVM)
+   * with the same jars and settings; returns its exit code.
+   */
+  public int submit(String master, String mainClass, List<String> conf, List<String> args, Path log,
+      Duration timeout) throws IOException, InterruptedException {
     // the application's settings from conf/spark-defaults.conf, as bin/thetacal submits it
-    List<String> cmd = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", masterUrl,
+    List<String> cmd = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", master,
         "--properties-file", SPARK_DEFAULTS.toString(),
         "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
         "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=1g",

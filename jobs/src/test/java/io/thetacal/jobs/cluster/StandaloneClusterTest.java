@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs thetacal on a real standalone cluster (a master and two workers on 127.0.0.1, started from the
- * Maven-resolved Spark jars) and checks the output equals local mode's bit for bit.
+ * Maven-resolved Spark jars) and checks the output equals local mode's bit for bit: local[2] in this JVM with
+ * 1 partition, and local[1] submitted like the cluster's application (4 partitions, as on the cluster).
  */
 @Tag("slow")
 class StandaloneClusterTest {
@@ -85,6 +86,12 @@ class StandaloneClusterTest {
         List.of("calibrate", "--conf", conf.toString(), "--out", clusterOut.toString(), "--version", "c1"),
         calLog, Duration.ofMinutes(8));
     assertEquals(0, code, () -> "spark-submit calibrate failed:\n" + tail(calLog));
+    // and in local[1] (one task at a time), submitted like the cluster's run, on the same ingest output
+    Path oneLog = tmp.resolve("submit-calibrate-local1.log");
+    code = cluster.submit("local[1]", "io.thetacal.jobs.cli.Thetacal", List.of(),
+        List.of("calibrate", "--conf", conf.toString(), "--out", clusterOut.toString(), "--version", "one"),
+        oneLog, Duration.ofMinutes(8));
+    assertEquals(0, code, () -> "spark-submit calibrate in local[1] failed:\n" + tail(oneLog));
     CalibrateResult localCal = ThetacalJobs.get(spark).calibrate()
         .config(ConfigLoader.fromYaml(CONF, conf.toString(), List.of("spark.partitions=1")))
         .outputRoot(tmp.resolve("out-local").toString()).version("l1").execute();
@@ -96,6 +103,11 @@ class StandaloneClusterTest {
           p + " state differs between the cluster and local mode");
       assertEquals(rows(spark, l.resolve("thresholds.parquet").toString()),
           rows(spark, c.resolve("thresholds.parquet").toString()));
+      Path one = clusterOut.resolve("thresholds").resolve(p.name().toLowerCase(java.util.Locale.ROOT)).resolve("one");
+      assertArrayEquals(Files.readAllBytes(l.resolve("state.bin")), Files.readAllBytes(one.resolve("state.bin")),
+          p + " state differs between local[1] and local[2]");
+      assertEquals(rows(spark, l.resolve("thresholds.parquet").toString()),
+          rows(spark, one.resolve("thresholds.parquet").toString()), p + " thresholds, local[1]");
     }
   }
 
