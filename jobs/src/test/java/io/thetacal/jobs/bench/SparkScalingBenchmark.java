@@ -299,7 +299,7 @@ public final class SparkScalingBenchmark {
     md.append("## Spark scaling of the calibrate job\n\n");
     md.append(String.format(Locale.ROOT, "Corpus: Europarl English, %d documents (ingested once, in %.0f s), %d "
         + "calibration sequences (%d tokens, ≤ 128 per sequence), batch 8, model %s, job defaults otherwise "
-        + "(holdout check off: driver-side forward passes that do not scale with executors; depth correction off: a fit on a fixed 32-sequence sample whatever the corpus): %d partitions (`spark.partitions`), batches dealt longest first to the partition "
+        + "(holdout check and depth correction off: passes over fixed samples (by default 64 and 32 sequences, whatever the corpus) that would add the same time to every point): %d partitions (`spark.partitions`), batches dealt longest first to the partition "
         + "with the fewest tokens, %d – %d tokens per partition. Encoder threads per task: %s "
         + "(thetacal.encoder.threads; with all cores, local[1] already uses both cores inside its one task). "
         + "Three ways to run the same job on the same corpus: local[1]; local[2]; a standalone cluster on "
