@@ -51,7 +51,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /** Bins of the row-local selection when histograms are off. */
   private static final int SELECTION_BINS = 64;
   /** Sub-bins per bin, as a power of two, that split large bins during the selection. */
-  private static final int SUB_BITS = 4;
+  private static final int SUB_BITS = RowBins.SUB_BITS;
   private static final int SUB_MASK = (1 << SUB_BITS) - 1;
 
   private final CalibrationGeometry geometry;
@@ -87,9 +87,11 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final int selBins;
   private transient float[] scratch = new float[0];
   private transient float[] small = new float[0];
+  /** Per position of the row: first its log-probability slots, then its score codes. */
   private transient int[] codeOfScore = new int[0];
   private transient int[] codeAt = new int[0];
   private transient long[] suffix = new long[1];
+  /** Scratch of the masses, and before them of the bin computations ({@link RowBins}), as shifted. */
   private transient long[] massAt = new long[0];
   private transient double[] shifted = new double[0];
   private final transient int[] subCount = new int[1 << SUB_BITS];
@@ -320,26 +322,6 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     // the score histogram belongs to the pre-softmax passes (or the first placement's without them), the
     // log-probability histogram to the post-softmax ones
     boolean histogram = hFirst <= hLast && (doPre || (preOffset < 0 && owner));
-    if (hFirst <= hLast && doPost && logHist.length > 0) {
-      // log-probabilities need the row's max and denominator: not served by the fused score bins
-      addToLogHistograms(row, hFirst, hLast);
-    }
-    if (owner) {
-      for (int h = hFirst; h <= hLast; h++) {
-        histRows[h]++;
-      }
-    }
-    if (!select) {
-      if (histogram) {
-        for (int h = hFirst; h <= hLast; h++) {
-          int base = h * (bins + 2);
-          for (int j = 0; j < n; j++) {
-            hist[base + (codeOf(a[off + j]) >>> SUB_BITS)]++;
-          }
-        }
-      }
-      return;
-    }
     if (small.length < n) {
       int size = Math.max(n, Math.min(2 * small.length, geometry.maxPositions()));
       scratch = new float[2 * size];
@@ -350,16 +332,39 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       massAt = new long[size];
       shifted = new double[size];
     }
-    int[] code = codeOfScore;
-    int[] cnt = binCount;
-    int lowBin = selBins + 1;
-    int highBin = 0;
-    for (int j = 0; j < n; j++) {
-      int c = codeOf(a[off + j]);
-      code[j] = c;
-      lowBin = Math.min(lowBin, c >>> SUB_BITS);
-      highBin = Math.max(highBin, c >>> SUB_BITS);
+    if (hFirst <= hLast && doPost && logHist.length > 0) {
+      // log-probabilities need the row's max and denominator: not served by the fused score bins
+      addToLogHistograms(row, hFirst, hLast);
     }
+    if (owner) {
+      for (int h = hFirst; h <= hLast; h++) {
+        histRows[h]++;
+      }
+    }
+    int[] code = codeOfScore;
+    if (!select) {
+      if (histogram) {
+        RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, shifted, massAt, code);
+        for (int h = hFirst; h <= hLast; h++) {
+          int base = h * (bins + 2);
+          for (int j = 0; j < n; j++) {
+            hist[base + (code[j] >>> SUB_BITS)]++;
+          }
+        }
+      }
+      return;
+    }
+    int[] cnt = binCount;
+    RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, shifted, massAt, code);
+    int lowCode = Integer.MAX_VALUE;
+    int highCode = 0;
+    for (int j = 0; j < n; j++) {
+      lowCode = Math.min(lowCode, code[j]);
+      highCode = Math.max(highCode, code[j]);
+    }
+    // codes are >= 0 and monotone in the score, so their bins' extremes are the extremes' bins
+    int lowBin = lowCode >>> SUB_BITS;
+    int highBin = highCode >>> SUB_BITS;
     // four interleaved counters, so that runs of one bin do not wait on each other's increments
     int[] c4 = binCount4;
     int w = selBins + 2;
@@ -620,39 +625,18 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     a[j] = t;
   }
 
-  /**
-   * The code of a score: its bin (0 below the lowest edge, 1 .. selBins inside, selBins + 1 above; the
-   * histogram's bins when histograms are on) times 2^{@value #SUB_BITS}, plus, inside the edges, which of
-   * 2^{@value #SUB_BITS} equal sub-bins of its bin it falls in. Monotone in the score, which is what the
-   * selection relies on; the multiplication by a power of two is exact, so the bin part is exactly
-   * {@code (int) ((v - histMin) * binsPerUnit) + 1}.
-   */
-  private int codeOf(float v) {
-    int f = (int) ((v - histMin) * binsPerUnit * (1 << SUB_BITS));
-    f = v < histMin ? -(1 << SUB_BITS) : f;
-    return Math.min(f, selBins << SUB_BITS) + (1 << SUB_BITS);
-  }
-
   /** Adds the row's log-probabilities (ln p_j = a_j - max - ln denominator) to slots first .. last. */
   private void addToLogHistograms(AttentionRow row, int first, int last) {
-    float[] a = row.scores();
-    int off = row.offset();
     int n = row.n();
     double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
-    for (int j = 0; j < n; j++) {
-      int bin = logBinOf((a[off + j] - shift) * logBinsPerUnit);
-      for (int h = first; h <= last; h++) {
-        logHist[h * (bins + 2) + bin]++;
+    int[] slot = codeOfScore;
+    RowBins.logBins(row.scores(), row.offset(), n, shift, logBinsPerUnit, bins, shifted, massAt, slot);
+    for (int h = first; h <= last; h++) {
+      int base = h * (bins + 2);
+      for (int j = 0; j < n; j++) {
+        logHist[base + slot[j]]++;
       }
     }
-  }
-
-  /** The slot of a log-probability already shifted by the lower edge and scaled to bins. */
-  private int logBinOf(double scaled) {
-    if (scaled < 0) {
-      return 0;
-    }
-    return scaled >= bins ? bins + 1 : (int) scaled + 1;
   }
 
   /** Adds another state of the same geometry and config into this one. */
