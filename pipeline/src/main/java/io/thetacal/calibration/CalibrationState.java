@@ -41,7 +41,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
   /**
-   * Whether the top-k masses are computed on the Vector API ({@link VectorMasses}; the same values);
+   * Whether the top-k masses and the rows' bins are computed on the Vector API ({@link VectorMasses},
+   * {@link VectorRowBins}; the same values);
    * off without the incubator module or with {@code -Dthetacal.calibration.scalar=true}.
    */
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
@@ -91,7 +92,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private transient int[] codeOfScore = new int[0];
   private transient int[] codeAt = new int[0];
   private transient long[] suffix = new long[1];
-  /** Scratch of the masses, and before them of the bin computations ({@link RowBins}), as shifted. */
+  /** Scratch, like {@link #shifted}: first of the rows' bins ({@link RowBins}), then of the masses. */
   private transient long[] massAt = new long[0];
   private transient double[] shifted = new double[0];
   private final transient int[] subCount = new int[1 << SUB_BITS];
