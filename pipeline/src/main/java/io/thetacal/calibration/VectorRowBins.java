@@ -30,22 +30,17 @@ final class VectorRowBins {
    */
   static int scoreCodes(float[] a, int off, int n, double min, double perUnit, int bins, double[] x, long[] t,
       int[] out) {
-    for (int j = 0; j < n; j++) {
-      x[j] = a[off + j];
-    }
+    widen(a, off, n, x);
     double top = bins << RowBins.SUB_BITS;
     int j = 0;
     for (int bound = D.loopBound(n); j < bound; j += D.length()) {
       DoubleVector v = DoubleVector.fromArray(D, x, j);
       DoubleVector s = v.sub(min).mul(perUnit).mul(SUB);
       VectorMask<Long> below = v.lt(min).cast(L);
-      LongVector f = truncate(s.blend(0.0, s.test(VectorOperators.IS_NAN)).max(0.0).min(top));
+      LongVector f = truncate(s, top);
       f.blend(-SUB, below).add(SUB).intoArray(t, j);
     }
-    for (int i = 0; i < j; i++) {
-      out[i] = (int) t[i];
-    }
-    return j;
+    return narrow(t, j, out);
   }
 
   /**
@@ -54,25 +49,36 @@ final class VectorRowBins {
    */
   static int logBins(float[] a, int off, int n, double shift, double perUnit, int bins, double[] x, long[] t,
       int[] out) {
-    for (int j = 0; j < n; j++) {
-      x[j] = a[off + j];
-    }
+    widen(a, off, n, x);
     int j = 0;
     for (int bound = D.loopBound(n); j < bound; j += D.length()) {
       DoubleVector s = DoubleVector.fromArray(D, x, j).sub(shift).mul(perUnit);
       VectorMask<Long> below = s.lt(0.0).cast(L);
       VectorMask<Long> above = s.compare(VectorOperators.GE, bins).cast(L);
-      LongVector f = truncate(s.blend(0.0, s.test(VectorOperators.IS_NAN)).max(0.0).min(bins)).add(1);
+      LongVector f = truncate(s, bins).add(1);
       f.blend(0, below).blend(bins + 1, above).intoArray(t, j);
     }
+    return narrow(t, j, out);
+  }
+
+  /** x[j] = a[off + j] for j in [0, n). */
+  private static void widen(float[] a, int off, int n, double[] x) {
+    for (int j = 0; j < n; j++) {
+      x[j] = a[off + j];
+    }
+  }
+
+  /** out[i] = (int) t[i] for i in [0, j); returns j. */
+  private static int narrow(long[] t, int j, int[] out) {
     for (int i = 0; i < j; i++) {
       out[i] = (int) t[i];
     }
     return j;
   }
 
-  /** (long) s for lanes in [0, 2^31). */
-  private static LongVector truncate(DoubleVector s) {
+  /** (long) of each lane clamped into [0, limit], NaN taken as 0; limit below 2^31. */
+  private static LongVector truncate(DoubleVector s, double limit) {
+    s = s.blend(0.0, s.test(VectorOperators.IS_NAN)).max(0.0).min(limit);
     DoubleVector r = s.add(TWO52);
     VectorMask<Long> roundedUp = r.sub(TWO52).compare(VectorOperators.GT, s).cast(L);
     LongVector bits = r.reinterpretAsLongs().sub(TWO52_BITS);
