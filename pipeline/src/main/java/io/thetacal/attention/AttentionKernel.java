@@ -15,6 +15,7 @@ public final class AttentionKernel {
   private final AttentionRow view = new AttentionRow();
   private float[] exps = new float[64];
   private float[] scratch = new float[64];
+  private final float[] lanes = new float[RowMath.MAX_LANES];
 
   public AttentionKernel(AttentionMode mode, AttentionObserver observer, AttentionStats stats) {
     this.mode = Objects.requireNonNull(mode, "mode");
@@ -68,7 +69,7 @@ public final class AttentionKernel {
         }
       }
     }
-    double denom = RowMath.expShifted(a, off, n, m, exps);
+    double denom = RowMath.expShifted(a, off, n, m, exps, lanes);
     float inv = (float) (1.0 / denom);
     if (dense != null) {
       RowMath.scale(exps, inv, dense, denseOff, n);

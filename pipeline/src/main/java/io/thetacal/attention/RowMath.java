@@ -12,6 +12,9 @@ final class RowMath {
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !Boolean.getBoolean("thetacal.attention.scalar");
 
+  /** Floats in the widest vector the Vector API has (2048 bits): the lane scratch {@link #expShifted} needs. */
+  static final int MAX_LANES = 64;
+
   static final float EXP_LO = -87f;
   static final float LOG2E = 1.44269504088896341f;
   static final float LN2_HI = 0.693359375f;
@@ -62,10 +65,13 @@ final class RowMath {
     return m;
   }
 
-  /** out[j] = e^(a[off + j] - m) for j < n; returns Σ out[j]. */
-  static double expShifted(float[] a, int off, int n, float m, float[] out) {
+  /**
+   * out[j] = e^(a[off + j] - m) for j < n; returns Σ out[j]. {@code lanes} is the caller's scratch of at
+   * least {@value #MAX_LANES} floats (a thread-local buffer here cost more than the exponentials).
+   */
+  static double expShifted(float[] a, int off, int n, float m, float[] out, float[] lanes) {
     if (VECTOR) {
-      return VectorRowMath.expShifted(a, off, n, m, out);
+      return VectorRowMath.expShifted(a, off, n, m, out, lanes);
     }
     double sum = 0;
     for (int j = 0; j < n; j++) {

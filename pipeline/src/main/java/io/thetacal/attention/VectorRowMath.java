@@ -24,7 +24,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorRowMath {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
-  private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[S.length()]);
 
   private VectorRowMath() {
   }
@@ -68,7 +67,8 @@ final class VectorRowMath {
     return y.mul(bits.reinterpretAsFloats());
   }
 
-  static double expShifted(float[] a, int off, int n, float m, float[] out) {
+  /** {@link RowMath#expShifted}; {@code lanes} is scratch of at least one vector's length. */
+  static double expShifted(float[] a, int off, int n, float m, float[] out, float[] lanes) {
     int j = 0;
     FloatVector acc = FloatVector.zero(S);
     for (int bound = S.loopBound(n); j < bound; j += S.length()) {
@@ -76,11 +76,10 @@ final class VectorRowMath {
       e.intoArray(out, j);
       acc = acc.add(e);
     }
-    float[] lanes = LANES.get();
     acc.intoArray(lanes, 0);
     double sum = 0;
-    for (float l : lanes) {
-      sum += l;
+    for (int l = 0; l < S.length(); l++) {
+      sum += lanes[l];
     }
     for (; j < n; j++) {
       float e = RowMath.exp(a[off + j] - m);

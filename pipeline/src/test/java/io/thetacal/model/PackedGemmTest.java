@@ -50,6 +50,40 @@ class PackedGemmTest {
     }
   }
 
+  /**
+   * Every element is c + one float FMA chain over each k slice in ascending order, whichever register
+   * tile (8 rows or 1) covered it: row counts here run into every tile and every rest.
+   */
+  @Test
+  void eachElementIsOneFmaChainPerSliceWhicheverTileComputesIt() {
+    assumeTrue(PackedGemm.available(), "needs 512-bit Vector API lanes");
+    SplittableRandom r = new SplittableRandom(13);
+    int[][] shapes = {{1, 32, 5}, {13, 32, 40}, {14, 64, 384}, {15, 32, 33}, {22, 32, 100}, {30, 96, 400},
+        {128, 64, 384}, {127, 32, 64}, {300, 32, 800}, {531, 32, 96}};
+    for (int[] s : shapes) {
+      int m = s[0];
+      int n = s[1];
+      int k = s[2];
+      float[] a = random(r, m * k);
+      float[] w = random(r, k * n);
+      float[] c = random(r, m * n);
+      float[] expected = c.clone();
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+          for (int k0 = 0; k0 < k; k0 += PackedGemm.KC) {
+            float sum = 0f;
+            for (int kk = k0; kk < Math.min(k, k0 + PackedGemm.KC); kk++) {
+              sum = Math.fma(a[i * k + kk], w[kk * n + j], sum);
+            }
+            expected[i * n + j] += sum;
+          }
+        }
+      }
+      PackedGemm.packOrNull(w, k, n).mulAdd(m, a, 0, k, c, 0, n);
+      assertArrayEquals(expected, c, "shape " + m + "x" + n + "x" + k);
+    }
+  }
+
   @Test
   void biasAndResidualInTheProductsPassGiveTheBitsOfAddingThemFirst() {
     assumeTrue(PackedGemm.available(), "needs 512-bit Vector API lanes");

@@ -16,6 +16,7 @@ import io.thetacal.model.TransformerModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,6 +63,38 @@ public final class BertEncoder implements TransformerModel {
   private final ForkJoinPool pool;
   /** Per layer: qkv, attnOut, ffnIn, ffnOut packed for {@link PackedGemm}, or nulls (BLAS). */
   private final PackedGemm[][] packed;
+  /** Buffers of finished forward passes, taken by the next ones (one per concurrent caller at most). */
+  private final ConcurrentLinkedQueue<Workspace> idle = new ConcurrentLinkedQueue<>();
+
+  /**
+   * The activation and score buffers of one forward pass, kept for the next: a batch of 8 × 128 tokens
+   * of a small encoder needs about 22 MB of them, which the collector would otherwise allocate and clear
+   * as humongous arrays every batch. Buffers above {@link #MAX_KEPT_FLOATS} are not kept. Every buffer
+   * is fully written before it is read, so no state leaks from one forward pass into the next.
+   */
+  private static final class Workspace {
+    static final int X = 0;
+    static final int QKV = 1;
+    static final int CTX = 2;
+    static final int X1 = 3;
+    static final int INTER = 4;
+    static final int SCORES = 5;
+    static final int RESIDUAL = 6;
+    /** 64 MB per buffer. */
+    static final int MAX_KEPT_FLOATS = 16 << 20;
+    private final float[][] kept = new float[7][];
+
+    /** A buffer of at least {@code size} floats for {@code slot}. */
+    float[] get(int slot, int size) {
+      float[] a = kept[slot];
+      if (a != null && a.length >= size) {
+        return a;
+      }
+      a = new float[size];
+      kept[slot] = size <= MAX_KEPT_FLOATS ? a : null;
+      return a;
+    }
+  }
 
   public BertEncoder(ModelInfo info, TextTokenizer tokenizer, BertWeights weights) {
     this.info = Objects.requireNonNull(info, "info");
@@ -247,6 +280,20 @@ public final class BertEncoder implements TransformerModel {
 
   @Override
   public ForwardResult forward(ForwardRequest request) {
+    Workspace ws = idle.poll();
+    try {
+      if (ws == null) {
+        ws = new Workspace();
+      }
+      return forward(request, ws);
+    } finally {
+      if (ws != null) {
+        idle.offer(ws);
+      }
+    }
+  }
+
+  private ForwardResult forward(ForwardRequest request, Workspace ws) {
     List<int[]> seqs = request.sequences();
     int b = seqs.size();
     int h = w.hiddenSize();
@@ -276,7 +323,7 @@ public final class BertEncoder implements TransformerModel {
     if (total == 0) {
       return new ForwardResult(List.of(), stats);
     }
-    float[] x = new float[total * h];
+    float[] x = ws.get(Workspace.X, total * h);
     for (int s = 0; s < b; s++) {
       int[] ids = seqs.get(s);
       for (int t = 0; t < ids.length; t++) {
@@ -294,13 +341,13 @@ public final class BertEncoder implements TransformerModel {
     AttentionOutputError outputError =
         request.wantAttentionError() ? new AttentionOutputError(w.layers().size()) : null;
     Attention att = new Attention(request.mode(), request.observer(), len, start, stats,
-        outputError != null);
+        outputError != null, ws);
     // One spare row: BLAS bounds checks cover a strided operand's full last stride.
-    float[] qkv = new float[(total + 1) * 3 * h];
-    float[] ctx = new float[total * h];
+    float[] qkv = ws.get(Workspace.QKV, (total + 1) * 3 * h);
+    float[] ctx = ws.get(Workspace.CTX, total * h);
     float[] ctxDense = outputError != null ? new float[total * h] : null;
-    float[] x1 = new float[total * h];
-    float[] inter = new float[total * w.intermediateSize()];
+    float[] x1 = ws.get(Workspace.X1, total * h);
+    float[] inter = ws.get(Workspace.INTER, total * w.intermediateSize());
     for (int l = 0; l < w.layers().size(); l++) {
       BertWeights.Layer lw = w.layers().get(l);
       PackedGemm[] pl = packed[l];
@@ -374,7 +421,7 @@ public final class BertEncoder implements TransformerModel {
     private final int parts;
 
     Attention(AttentionMode mode, AttentionObserver observer, int[] len, int[] start,
-        AttentionStats stats, boolean denseShadow) {
+        AttentionStats stats, boolean denseShadow, Workspace ws) {
       this.mode = mode;
       this.observer = observer;
       this.len = len;
@@ -399,9 +446,9 @@ public final class BertEncoder implements TransformerModel {
           rowOffset[bl + 1] = rowOffset[bl] + len[s];
         }
       }
-      scores = new float[blockOffset[blocks]];
+      scores = ws.get(Workspace.SCORES, blockOffset[blocks]);
       shadow = denseShadow ? new float[blockOffset[blocks]] : null;
-      residual = new float[rowOffset[blocks]];
+      residual = ws.get(Workspace.RESIDUAL, rowOffset[blocks]);
       serialKernel = observer.enabled();
       parts = Math.min(threads, blocks);
       kernels = new AttentionKernel[serialKernel ? 1 : parts];

@@ -40,11 +40,10 @@ final class LayerNormRow {
   /** Loaded only when the incubator module is present. */
   private static final class Vec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[S.length()]);
 
     /** Lane sum in a fixed order, so results do not depend on how the JIT reduces. */
     private static double sumLanes(FloatVector v) {
-      float[] lanes = LANES.get();
+      float[] lanes = new float[S.length()];
       v.intoArray(lanes, 0);
       double s = 0;
       for (float l : lanes) {

@@ -60,6 +60,26 @@ class BertEncoderTest {
   }
 
   @Test
+  void buffersKeptFromEarlierForwardPassesCarryNothingIntoTheNext() {
+    List<int[]> few = seqs.subList(0, 3);
+    ForwardResult first = model.forward(ForwardRequest.of(few).withHidden(true));
+    // a larger batch, a pruning mode and a smaller batch leave other contents in the kept buffers
+    model.forward(ForwardRequest.of(seqs).withObserver(row -> { }));
+    model.forward(ForwardRequest.of(seqs).withMode(new AttentionMode.TopK(2, true)));
+    model.forward(ForwardRequest.of(List.of(seqs.get(4))));
+    ForwardResult again = model.forward(ForwardRequest.of(few).withHidden(true));
+    try (TransformerModel fresh = Models.load(Models.DEFAULT_ID)) {
+      ForwardResult unused = fresh.forward(ForwardRequest.of(few).withHidden(true));
+      for (int s = 0; s < few.size(); s++) {
+        assertArrayEquals(first.sequences().get(s).hidden(), again.sequences().get(s).hidden(),
+            "sequence " + s);
+        assertArrayEquals(unused.sequences().get(s).hidden(), again.sequences().get(s).hidden(),
+            "sequence " + s + " against an encoder with no kept buffers");
+      }
+    }
+  }
+
+  @Test
   void aSequenceGivesTheSameOutputAloneAsInAPaddedBatch() {
     ForwardResult batch = model.forward(ForwardRequest.of(seqs));
     for (int s : new int[] {0, 8, 23}) {
