@@ -235,6 +235,86 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     update(row);
   }
 
+  /**
+   * A spare state of the same geometry and config for rows seen on another thread, merged back by
+   * {@link #join}: the statistics are sums, so the result is the same bits as one state seeing every row.
+   * Null for a state above {@value #MAX_FORK_BYTES} bytes, whose copy would cost more memory than the
+   * engine's second thread is worth.
+   */
+  @Override
+  public AttentionObserver fork() {
+    return new Pass(this, this, -1, null).fork();
+  }
+
+  @Override
+  public void join(AttentionObserver forked) {
+    if (!(forked instanceof Pass p) || p.root != this || p.into == this) {
+      throw new IllegalArgumentException("not a fork of this calibration state: " + forked);
+    }
+    merge(p.into);
+    p.into.clear();
+    spares.push(p.into);
+  }
+
+  /** States larger than this do not {@link #fork}: 64 MiB. */
+  public static final long MAX_FORK_BYTES = 64L << 20;
+
+  /** Cleared states that forks used, for the next forks; touched only by the forward pass's thread. */
+  private transient java.util.ArrayDeque<CalibrationState> spares;
+
+  private CalibrationState spare() {
+    if (sizeBytes() > MAX_FORK_BYTES) {
+      return null;
+    }
+    if (spares == null) {
+      spares = new java.util.ArrayDeque<>();
+    }
+    return spares.isEmpty() ? new CalibrationState(geometry, config) : spares.pop();
+  }
+
+  private void clear() {
+    Arrays.fill(cells, 0L);
+    Arrays.fill(histRows, 0L);
+    Arrays.fill(hist, 0L);
+    Arrays.fill(logHist, 0L);
+    rowsObserved = 0;
+    elementsObserved = 0;
+  }
+
+  /**
+   * The rows of one kind of pass (all statistics; or one k, and placement, of top-k at calibration) into
+   * {@code into}, which is {@code root} itself or a spare of it that {@link #join} merges into root.
+   */
+  private static final class Pass implements AttentionObserver {
+    private final CalibrationState root;
+    private final CalibrationState into;
+    private final int onlyK;
+    private final Placement only;
+
+    Pass(CalibrationState root, CalibrationState into, int onlyK, Placement only) {
+      this.root = root;
+      this.into = into;
+      this.onlyK = onlyK;
+      this.only = only;
+    }
+
+    @Override
+    public void onRow(AttentionRow row) {
+      into.update(row, onlyK, only);
+    }
+
+    @Override
+    public AttentionObserver fork() {
+      CalibrationState s = root.spare();
+      return s == null ? null : new Pass(root, s, onlyK, only);
+    }
+
+    @Override
+    public void join(AttentionObserver forked) {
+      root.join(forked);
+    }
+  }
+
   /** Adds one attention row (scores before pruning, with the row's max and dense denominator). */
   public void update(AttentionRow row) {
     update(row, -1, null);
@@ -249,8 +329,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * @throws IllegalArgumentException when k is not in the grid
    */
   public AttentionObserver observerForK(int k) {
-    int ki = kIndexOf(k);
-    return row -> update(row, ki, null);
+    return new Pass(this, this, kIndexOf(k), null);
   }
 
   /**
@@ -269,7 +348,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       throw new IllegalArgumentException("placement " + placement + " is not in the calibrated "
           + "'placements' " + config.placements());
     }
-    return row -> update(row, ki, placement);
+    return new Pass(this, this, ki, placement);
   }
 
   private int kIndexOf(int k) {

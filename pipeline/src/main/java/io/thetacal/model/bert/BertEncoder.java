@@ -342,32 +342,37 @@ public final class BertEncoder implements TransformerModel {
         request.wantAttentionError() ? new AttentionOutputError(w.layers().size()) : null;
     Attention att = new Attention(request.mode(), request.observer(), len, start, stats,
         outputError != null, ws);
-    // One spare row: BLAS bounds checks cover a strided operand's full last stride.
-    float[] qkv = ws.get(Workspace.QKV, (total + 1) * 3 * h);
-    float[] ctx = ws.get(Workspace.CTX, total * h);
-    float[] ctxDense = outputError != null ? new float[total * h] : null;
-    float[] x1 = ws.get(Workspace.X1, total * h);
-    float[] inter = ws.get(Workspace.INTER, total * w.intermediateSize());
-    for (int l = 0; l < w.layers().size(); l++) {
-      BertWeights.Layer lw = w.layers().get(l);
-      PackedGemm[] pl = packed[l];
-      linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
-      if (att.pipelines(ctxDense) && pl[1] != null && pl[2] != null && pl[3] != null) {
-        // the rest of the layer runs per sequence as soon as its heads are done, on whichever thread is free
-        att.run(l, qkv, ctx, null, s -> postAttention(lw, pl, start[s], start[s + 1], ctx, x, x1, inter));
-        continue;
+    try {
+      // One spare row: BLAS bounds checks cover a strided operand's full last stride.
+      float[] qkv = ws.get(Workspace.QKV, (total + 1) * 3 * h);
+      float[] ctx = ws.get(Workspace.CTX, total * h);
+      float[] ctxDense = outputError != null ? new float[total * h] : null;
+      float[] x1 = ws.get(Workspace.X1, total * h);
+      float[] inter = ws.get(Workspace.INTER, total * w.intermediateSize());
+      for (int l = 0; l < w.layers().size(); l++) {
+        BertWeights.Layer lw = w.layers().get(l);
+        PackedGemm[] pl = packed[l];
+        linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
+        if (att.pipelines(ctxDense) && pl[1] != null && pl[2] != null && pl[3] != null) {
+          // the rest of the layer runs per sequence as soon as its heads are done, on whichever thread
+          // is free
+          att.run(l, qkv, ctx, null, s -> postAttention(lw, pl, start[s], start[s + 1], ctx, x, x1, inter));
+          continue;
+        }
+        att.run(l, qkv, ctx, ctxDense, null);
+        if (outputError != null) {
+          outputError.record(l, ctx, ctxDense, 0, total, h, h);
+        }
+        linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
+        layerNorm(x1, total, lw.attnNorm());
+        if (!linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null, true)) {
+          gelu(inter, total * w.intermediateSize());
+        }
+        linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
+        layerNorm(x, total, lw.ffnNorm());
       }
-      att.run(l, qkv, ctx, ctxDense, null);
-      if (outputError != null) {
-        outputError.record(l, ctx, ctxDense, 0, total, h, h);
-      }
-      linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
-      layerNorm(x1, total, lw.attnNorm());
-      if (!linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null, true)) {
-        gelu(inter, total * w.intermediateSize());
-      }
-      linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
-      layerNorm(x, total, lw.ffnNorm());
+    } finally {
+      att.joinForks();
     }
 
     List<SequenceOutput> outs = new ArrayList<>(b);
@@ -416,6 +421,8 @@ public final class BertEncoder implements TransformerModel {
     private final int[] rowOffset;
     private final float[] residual;
     private final boolean serialKernel;
+    /** Per part, the observer's forks that take the rows of other threads; null when rows stay on one. */
+    private final AttentionObserver[] forks;
     private final AttentionKernel[] kernels;
     private final AttentionStats[] partStats;
     private final int parts;
@@ -449,13 +456,39 @@ public final class BertEncoder implements TransformerModel {
       scores = ws.get(Workspace.SCORES, blockOffset[blocks]);
       shadow = denseShadow ? new float[blockOffset[blocks]] : null;
       residual = ws.get(Workspace.RESIDUAL, rowOffset[blocks]);
-      serialKernel = observer.enabled();
       parts = Math.min(threads, blocks);
+      forks = observer.enabled() && parts > 1 ? forks(observer, parts) : null;
+      serialKernel = observer.enabled() && forks == null;
       kernels = new AttentionKernel[serialKernel ? 1 : parts];
       partStats = new AttentionStats[kernels.length];
       for (int p = 0; p < kernels.length; p++) {
         partStats[p] = p == 0 ? stats : new AttentionStats(stats.numLayers());
-        kernels[p] = new AttentionKernel(mode, observer, partStats[p]);
+        kernels[p] = new AttentionKernel(mode, p == 0 || forks == null ? observer : forks[p], partStats[p]);
+      }
+    }
+
+    /** The observer for each part (part 0: the observer itself), or null when it does not fork. */
+    private static AttentionObserver[] forks(AttentionObserver observer, int parts) {
+      AttentionObserver[] f = new AttentionObserver[parts];
+      f[0] = observer;
+      for (int p = 1; p < parts; p++) {
+        f[p] = observer.fork();
+        if (f[p] == null) {
+          for (int q = 1; q < p; q++) {
+            observer.join(f[q]);
+          }
+          return null;
+        }
+      }
+      return f;
+    }
+
+    /** Hands the forks' rows back to the observer; call once, after the last layer (or a failure). */
+    void joinForks() {
+      if (forks != null) {
+        for (int p = 1; p < forks.length; p++) {
+          observer.join(forks[p]);
+        }
       }
     }
 

@@ -2,11 +2,18 @@ package io.thetacal.model.bert;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.thetacal.attention.AttentionMode;
+import io.thetacal.attention.AttentionObserver;
+import io.thetacal.attention.AttentionRow;
+import io.thetacal.attention.Placement;
+import io.thetacal.calibration.CalibrationConfig;
+import io.thetacal.calibration.CalibrationGeometry;
+import io.thetacal.calibration.CalibrationState;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Models;
@@ -14,6 +21,7 @@ import io.thetacal.model.Sentences;
 import io.thetacal.model.TransformerModel;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -56,6 +64,66 @@ class BertEncoderTest {
           "sequence " + s);
       assertArrayEquals(plain.sequences().get(s).pooled(), captured.sequences().get(s).pooled(),
           "sequence " + s);
+    }
+  }
+
+  /**
+   * A calibration state forks onto the engine's second thread; the merged statistics are those of one
+   * observer that saw every row on one thread (a lambda, which does not fork), for the plain observer and
+   * for a top-k-at-calibration pass, and again on the next forward pass, which reuses the cleared fork.
+   */
+  @Test
+  void statisticsForkedOntoTheEngineThreadsEqualOneObserverSeeingEveryRow() {
+    String before = System.setProperty(BertEncoder.THREADS_PROPERTY, "2");
+    try (TransformerModel twoThreads = Models.load(Models.DEFAULT_ID)) {
+      CalibrationConfig c = CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX,
+          Placement.POST_SOFTMAX);
+      CalibrationState forked = new CalibrationState(CalibrationGeometry.of(twoThreads.info()), c);
+      CalibrationState single = new CalibrationState(CalibrationGeometry.of(twoThreads.info()), c);
+      Set<Thread> forkThreads = ConcurrentHashMap.newKeySet();
+      Map<AttentionObserver, AttentionObserver> inner = new ConcurrentHashMap<>();
+      // the state, with its forks noting the threads they are called on
+      AttentionObserver watched = new AttentionObserver() {
+        @Override
+        public void onRow(AttentionRow row) {
+          forked.onRow(row);
+        }
+
+        @Override
+        public AttentionObserver fork() {
+          AttentionObserver f = forked.fork();
+          AttentionObserver noting = row -> {
+            forkThreads.add(Thread.currentThread());
+            f.onRow(row);
+          };
+          inner.put(noting, f);
+          return noting;
+        }
+
+        @Override
+        public void join(AttentionObserver fork) {
+          forked.join(inner.remove(fork));
+        }
+      };
+      for (int pass = 0; pass < 2; pass++) {
+        twoThreads.forward(new ForwardRequest(seqs, AttentionMode.dense(), watched, false, false));
+        twoThreads.forward(new ForwardRequest(seqs, AttentionMode.dense(), single::onRow, false, false));
+        AttentionMode topK = AttentionMode.topK(32, Placement.POST_SOFTMAX);
+        twoThreads.forward(new ForwardRequest(seqs, topK, forked.observerForK(32, Placement.POST_SOFTMAX),
+            false, false));
+        AttentionObserver singleK = single.observerForK(32, Placement.POST_SOFTMAX);
+        twoThreads.forward(new ForwardRequest(seqs, topK, singleK::onRow, false, false));
+        assertArrayEquals(single.serialize(), forked.serialize(), "after pass " + pass);
+      }
+      assertTrue(inner.isEmpty(), "every fork is joined");
+      assertFalse(forkThreads.isEmpty(), "the engine forked the state");
+      assertFalse(forkThreads.contains(Thread.currentThread()), "forks run on the engine's other thread");
+    } finally {
+      if (before == null) {
+        System.clearProperty(BertEncoder.THREADS_PROPERTY);
+      } else {
+        System.setProperty(BertEncoder.THREADS_PROPERTY, before);
+      }
     }
   }
 
