@@ -40,6 +40,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private static final int PER_K_FLAG = 1 << 16;
   /** The largest state this type can hold (the largest Java byte array, less header room). */
   public static final long MAX_STATE_BYTES = Integer.MAX_VALUE - 64;
+  /** States larger than this do not {@link #fork}: 64 MiB. */
+  public static final long MAX_FORK_BYTES = 64L << 20;
   /**
    * Whether the top-k masses and the rows' bins are computed on the Vector API ({@link VectorMasses},
    * {@link VectorRowBins}; the same values);
@@ -102,6 +104,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final transient int[] binCount4;
   private final transient float[] kValue;
   private final transient long[] kTop;
+  /** Cleared states that forks used, for the next forks; touched only by the forward pass's thread. */
+  private transient java.util.ArrayDeque<CalibrationState> spares;
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
     this.geometry = java.util.Objects.requireNonNull(geometry, "geometry");
@@ -255,12 +259,6 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     p.into.clear();
     spares.push(p.into);
   }
-
-  /** States larger than this do not {@link #fork}: 64 MiB. */
-  public static final long MAX_FORK_BYTES = 64L << 20;
-
-  /** Cleared states that forks used, for the next forks; touched only by the forward pass's thread. */
-  private transient java.util.ArrayDeque<CalibrationState> spares;
 
   private CalibrationState spare() {
     if (sizeBytes() > MAX_FORK_BYTES) {

@@ -281,15 +281,13 @@ public final class BertEncoder implements TransformerModel {
   @Override
   public ForwardResult forward(ForwardRequest request) {
     Workspace ws = idle.poll();
+    if (ws == null) {
+      ws = new Workspace();
+    }
     try {
-      if (ws == null) {
-        ws = new Workspace();
-      }
       return forward(request, ws);
     } finally {
-      if (ws != null) {
-        idle.offer(ws);
-      }
+      idle.offer(ws);
     }
   }
 
