@@ -407,12 +407,36 @@ public final class ReportEvaluator {
     }
   }
 
-  /** Passes every row to several observers. */
+  /** Passes every row to several observers; forks when all of them fork. */
   private record Fanout(List<? extends AttentionObserver> observers) implements AttentionObserver {
     @Override
     public void onRow(AttentionRow row) {
       for (AttentionObserver o : observers) {
         o.onRow(row);
+      }
+    }
+
+    @Override
+    public AttentionObserver fork() {
+      List<AttentionObserver> forks = new ArrayList<>(observers.size());
+      for (AttentionObserver o : observers) {
+        AttentionObserver f = o.fork();
+        if (f == null) {
+          for (int i = 0; i < forks.size(); i++) {
+            observers.get(i).join(forks.get(i));
+          }
+          return null;
+        }
+        forks.add(f);
+      }
+      return new Fanout(forks);
+    }
+
+    @Override
+    public void join(AttentionObserver forked) {
+      List<? extends AttentionObserver> forks = ((Fanout) forked).observers();
+      for (int i = 0; i < observers.size(); i++) {
+        observers.get(i).join(forks.get(i));
       }
     }
   }

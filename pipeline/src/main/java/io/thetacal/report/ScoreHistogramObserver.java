@@ -12,7 +12,8 @@ import java.util.Map;
  * Bins the pre-softmax scores of a forward pass per (layer, head) over the bin edges of reference
  * histograms (those of the calibration data), so that the two can be compared by {@link Drift}. Heads
  * without a reference histogram are not binned. One instance may collect over many forward passes run
- * one after another; like every observer it is not thread-safe.
+ * one after another; like every observer it is not thread-safe, and it forks (counts add up) so that an
+ * engine can bin rows on several threads.
  */
 public final class ScoreHistogramObserver implements AttentionObserver {
   private final Map<Long, double[]> edges = new HashMap<>();
@@ -59,6 +60,26 @@ public final class ScoreHistogramObserver implements AttentionObserver {
     int off = row.offset();
     for (int j = 0; j < row.n(); j++) {
       c[HeadHistogram.binOf(e, a[off + j])]++;
+    }
+  }
+
+  /** An empty observer over the same reference, for rows seen on another thread; {@link #join} adds it. */
+  @Override
+  public AttentionObserver fork() {
+    return new ScoreHistogramObserver(reference);
+  }
+
+  @Override
+  public void join(AttentionObserver forked) {
+    if (!(forked instanceof ScoreHistogramObserver f) || !f.reference.equals(reference)) {
+      throw new IllegalArgumentException("not a fork of this observer: " + forked);
+    }
+    for (Map.Entry<Long, long[]> e : counts.entrySet()) {
+      long[] into = e.getValue();
+      long[] from = f.counts.get(e.getKey());
+      for (int i = 0; i < into.length; i++) {
+        into[i] += from[i];
+      }
     }
   }
 

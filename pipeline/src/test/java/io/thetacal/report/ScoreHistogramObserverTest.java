@@ -37,6 +37,34 @@ class ScoreHistogramObserverTest {
   }
 
   @Test
+  void aForkJoinedBackCountsAsIfOneObserverHadSeenEveryRow() {
+    double[] edges = {-2, -1, 0, 1, 2};
+    List<HeadHistogram> ref = List.of(HeadHistogram.empty(0, 0, edges), HeadHistogram.empty(1, 2, edges));
+    ScoreHistogramObserver one = new ScoreHistogramObserver(ref);
+    ScoreHistogramObserver split = new ScoreHistogramObserver(ref);
+    ScoreHistogramObserver fork = (ScoreHistogramObserver) split.fork();
+    AttentionKernel all = new AttentionKernel(AttentionMode.dense(), one, null);
+    AttentionKernel mine = new AttentionKernel(AttentionMode.dense(), split, null);
+    AttentionKernel theirs = new AttentionKernel(AttentionMode.dense(), fork, null);
+    SplittableRandom rnd = new SplittableRandom(5);
+    for (int r = 0; r < 40; r++) {
+      float[] row = new float[1 + rnd.nextInt(30)];
+      for (int j = 0; j < row.length; j++) {
+        row[j] = (float) (rnd.nextGaussian() * 1.5);
+      }
+      int layer = r % 2;
+      int head = layer * 2;
+      all.apply(layer, head, 0, r, row.clone(), 0, row.length, null, 0);
+      (r % 3 == 0 ? theirs : mine).apply(layer, head, 0, r, row.clone(), 0, row.length, null, 0);
+    }
+    split.join(fork);
+    assertEquals(one.collected(), split.collected());
+    assertTrue(one.collected().get(1).total() > 0);
+    assertThrows(IllegalArgumentException.class,
+        () -> split.join(new ScoreHistogramObserver(List.of(HeadHistogram.empty(0, 0, edges)))));
+  }
+
+  @Test
   void driftIsZeroForTheSameDistributionAndGrowsWithAShift() {
     double[] edges = new double[41];
     for (int i = 0; i < edges.length; i++) {
