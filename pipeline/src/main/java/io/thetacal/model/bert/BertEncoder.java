@@ -461,7 +461,7 @@ public final class BertEncoder implements TransformerModel {
       partStats = new AttentionStats[kernels.length];
       for (int p = 0; p < kernels.length; p++) {
         partStats[p] = p == 0 ? stats : new AttentionStats(stats.numLayers());
-        kernels[p] = new AttentionKernel(mode, p == 0 || forks == null ? observer : forks[p], partStats[p]);
+        kernels[p] = new AttentionKernel(mode, forks == null ? observer : forks[p], partStats[p]);
       }
     }
 
