@@ -82,7 +82,7 @@ public final class BertEncoder implements TransformerModel {
     static final int RESIDUAL = 6;
     /** 64 MB per buffer. */
     static final int MAX_KEPT_FLOATS = 16 << 20;
-    private final float[][] kept = new float[7][];
+    private final float[][] kept = new float[RESIDUAL + 1][];
 
     /** A buffer of at least {@code size} floats for {@code slot}. */
     float[] get(int slot, int size) {
