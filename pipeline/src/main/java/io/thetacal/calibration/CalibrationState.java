@@ -106,6 +106,12 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private final transient long[] kTop;
   /** Cleared states that forks used, for the next forks; touched only by the forward pass's thread. */
   private transient java.util.ArrayDeque<CalibrationState> spares;
+  /**
+   * One bit per (layer, head, n-bucket) that an update since the last {@link #join} wrote to (its cells
+   * and histogram slots), so that joining a fork adds and clears only those blocks: a batch of one
+   * length touches one bucket of each head, a small part of the state.
+   */
+  private final transient long[] touched;
 
   public CalibrationState(CalibrationGeometry geometry, CalibrationConfig config) {
     this.geometry = java.util.Objects.requireNonNull(geometry, "geometry");
@@ -150,6 +156,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     this.hist = new long[bins == 0 ? 0 : Math.toIntExact(slots * (bins + 2))];
     this.logHist = new long[bins == 0 || !post ? 0 : Math.toIntExact(slots * (bins + 2))];
     this.logBinsPerUnit = bins / -LOG_PROBABILITY_MIN;
+    this.touched = new long[Math.toIntExact((headBuckets + 63) / 64)];
   }
 
   /** Histogram slots per bucket (see {@link #histKOf}). */
@@ -255,9 +262,45 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     if (!(forked instanceof Pass p) || p.root != this || p.into == this) {
       throw new IllegalArgumentException("not a fork of this calibration state: " + forked);
     }
-    merge(p.into);
-    p.into.clear();
+    takeTouched(p.into);
     spares.push(p.into);
+  }
+
+  /**
+   * Adds the blocks a fork touched into this state and clears them in the fork, which is then empty: a
+   * {@link #merge} restricted to the blocks that can be non-zero, with the same sums.
+   */
+  private void takeTouched(CalibrationState fork) {
+    int perBlock = ks.length * stride;
+    int w = bins + 2;
+    long[] bitsOf = fork.touched;
+    for (int word = 0; word < bitsOf.length; word++) {
+      for (long bits = bitsOf[word]; bits != 0; bits &= bits - 1) {
+        int lhb = word * 64 + Long.numberOfTrailingZeros(bits);
+        int c = lhb * perBlock;
+        addCells(c, c + perBlock, java.nio.LongBuffer.wrap(fork.cells, c, perBlock));
+        Arrays.fill(fork.cells, c, c + perBlock, 0L);
+        int b = lhb % numBuckets;
+        int first = lhb / numBuckets * histPerHead + histBucketStart[b];
+        int last = first + histKOf[b];
+        if (histRows.length > 0) {
+          addExact(histRows, first, last, java.nio.LongBuffer.wrap(fork.histRows, first, last - first));
+          addExact(hist, first * w, last * w, java.nio.LongBuffer.wrap(fork.hist, first * w, (last - first) * w));
+          Arrays.fill(fork.histRows, first, last, 0L);
+          Arrays.fill(fork.hist, first * w, last * w, 0L);
+        }
+        if (logHist.length > 0) {
+          addExact(logHist, first * w, last * w,
+              java.nio.LongBuffer.wrap(fork.logHist, first * w, (last - first) * w));
+          Arrays.fill(fork.logHist, first * w, last * w, 0L);
+        }
+      }
+      bitsOf[word] = 0;
+    }
+    rowsObserved = Math.addExact(rowsObserved, fork.rowsObserved);
+    elementsObserved = Math.addExact(elementsObserved, fork.elementsObserved);
+    fork.rowsObserved = 0;
+    fork.elementsObserved = 0;
   }
 
   private CalibrationState spare() {
@@ -268,15 +311,6 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       spares = new java.util.ArrayDeque<>();
     }
     return spares.isEmpty() ? new CalibrationState(geometry, config) : spares.pop();
-  }
-
-  private void clear() {
-    Arrays.fill(cells, 0L);
-    Arrays.fill(histRows, 0L);
-    Arrays.fill(hist, 0L);
-    Arrays.fill(logHist, 0L);
-    rowsObserved = 0;
-    elementsObserved = 0;
   }
 
   /**
@@ -371,6 +405,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int off = row.offset();
     int lh = layer * geometry.numHeads() + head;
     int lhb = lh * numBuckets + b;
+    touched[lhb >>> 6] |= 1L << lhb;
     // counts come from the passes of the first placement; each placement's sums from its own passes
     boolean owner = only == null || only == config.placements().get(0);
     boolean doPre = preOffset >= 0 && (only == null || only == Placement.PRE_SOFTMAX);
@@ -738,25 +773,30 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    */
   private CalibrationState add(java.nio.LongBuffer otherCells, java.nio.LongBuffer otherHistRows,
       java.nio.LongBuffer otherHist, java.nio.LongBuffer otherLogHist, long rows, long elements) {
-    for (int c = 0; c < cells.length; c += stride) {
-      cells[c] = Math.addExact(cells[c], otherCells.get());
-      for (int i = c + 1; i < c + stride; i += 2) {
-        long hi = otherCells.get();
-        long lo = otherCells.get();
-        Int128.addPair(cells, i, hi, lo);
-      }
-    }
-    addExact(histRows, otherHistRows);
-    addExact(hist, otherHist);
-    addExact(logHist, otherLogHist);
+    addCells(0, cells.length, otherCells);
+    addExact(histRows, 0, histRows.length, otherHistRows);
+    addExact(hist, 0, hist.length, otherHist);
+    addExact(logHist, 0, logHist.length, otherLogHist);
     rowsObserved = Math.addExact(rowsObserved, rows);
     elementsObserved = Math.addExact(elementsObserved, elements);
     return this;
   }
 
-  private static void addExact(long[] into, java.nio.LongBuffer from) {
-    for (int i = 0; i < into.length; i++) {
-      into[i] = Math.addExact(into[i], from.get());
+  /** Adds cells [from, to) of another state, read in order from {@code other}. */
+  private void addCells(int from, int to, java.nio.LongBuffer other) {
+    for (int c = from; c < to; c += stride) {
+      cells[c] = Math.addExact(cells[c], other.get());
+      for (int i = c + 1; i < c + stride; i += 2) {
+        long hi = other.get();
+        long lo = other.get();
+        Int128.addPair(cells, i, hi, lo);
+      }
+    }
+  }
+
+  private static void addExact(long[] into, int from, int to, java.nio.LongBuffer other) {
+    for (int i = from; i < to; i++) {
+      into[i] = Math.addExact(into[i], other.get());
     }
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.Placement;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,6 +57,35 @@ class MergeAlgebraTest {
       CalibrationState left = of(ROWS.subList(0, split));
       left.merge(of(ROWS.subList(split, ROWS.size())));
       assertArrayEquals(onePass, left.serialize(), "split at " + split);
+    }
+  }
+
+  /**
+   * A fork takes every other row and is joined after each pass; the passes see rows of different
+   * lengths, so a join that left a block of the reused fork uncleared, or skipped one it wrote, shows as
+   * a difference from one state that saw every row. Also with one histogram per k and with TAC observers.
+   */
+  @Test
+  void forksJoinedPassAfterPassEqualOneStateThatSawEveryRow() {
+    for (CalibrationConfig c : List.of(C, C.withHistogramsPerK(true))) {
+      CalibrationState root = new CalibrationState(G, c);
+      CalibrationState single = new CalibrationState(G, c);
+      List<List<SyntheticRows.Row>> passes = List.of(SyntheticRows.generate(1, G, 60, 40),
+          SyntheticRows.generate(2, G, 60, 600), SyntheticRows.generate(3, G, 60, 100));
+      for (int pass = 0; pass < passes.size(); pass++) {
+        AttentionObserver observer = pass == 1 ? root.observerForK(16, Placement.POST_SOFTMAX) : root;
+        AttentionObserver fork = observer.fork();
+        List<SyntheticRows.Row> rows = passes.get(pass);
+        for (int i = 0; i < rows.size(); i++) {
+          SyntheticRows.feed(List.of(rows.get(i)), i % 2 == 0 ? observer : fork);
+        }
+        SyntheticRows.feed(rows, pass == 1 ? single.observerForK(16, Placement.POST_SOFTMAX) : single);
+        observer.join(fork);
+        assertArrayEquals(single.serialize(), root.serialize(), c + ", after pass " + pass);
+      }
+      AttentionObserver empty = root.fork();
+      root.join(empty);
+      assertArrayEquals(single.serialize(), root.serialize(), c + ": a joined fork is left empty");
     }
   }
 
