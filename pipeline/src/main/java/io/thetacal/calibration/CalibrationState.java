@@ -94,7 +94,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
   private transient int[] codeOfScore = new int[0];
   private transient int[] codeAt = new int[0];
   private transient long[] suffix = new long[1];
-  /** Scratch, like {@link #shifted}: first of the rows' bins ({@link RowBins}), then of the masses. */
+  /** Scratch of the quantized masses, and of their scores' offsets from the row max. */
   private transient long[] massAt = new long[0];
   private transient double[] shifted = new double[0];
   private final transient int[] subCount = new int[1 << SUB_BITS];
@@ -457,7 +457,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int[] code = codeOfScore;
     if (!select) {
       if (histogram) {
-        RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, shifted, massAt, code);
+        RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, code);
         for (int h = hFirst; h <= hLast; h++) {
           int base = h * (bins + 2);
           for (int j = 0; j < n; j++) {
@@ -468,7 +468,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       return;
     }
     int[] cnt = binCount;
-    RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, shifted, massAt, code);
+    RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, code);
     int lowCode = Integer.MAX_VALUE;
     int highCode = 0;
     for (int j = 0; j < n; j++) {
@@ -743,7 +743,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int n = row.n();
     double shift = (double) row.max() + StrictMath.log(row.denominator()) + LOG_PROBABILITY_MIN;
     int[] slot = codeOfScore;
-    RowBins.logBins(row.scores(), row.offset(), n, shift, logBinsPerUnit, bins, shifted, massAt, slot);
+    RowBins.logBins(row.scores(), row.offset(), n, shift, logBinsPerUnit, bins, slot);
     for (int h = first; h <= last; h++) {
       int base = h * (bins + 2);
       for (int j = 0; j < n; j++) {

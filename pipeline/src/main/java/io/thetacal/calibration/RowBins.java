@@ -24,10 +24,9 @@ final class RowBins {
     return Math.min(f, bins << SUB_BITS) + (1 << SUB_BITS);
   }
 
-  /** out[j] = {@link #scoreCode}(a[off + j], ...) for j in [0, n); x and t: scratch of n doubles and longs. */
-  static void scoreCodes(float[] a, int off, int n, double min, double perUnit, int bins, double[] x, long[] t,
-      int[] out) {
-    int j = CalibrationState.VECTOR ? VectorRowBins.scoreCodes(a, off, n, min, perUnit, bins, x, t, out) : 0;
+  /** out[j] = {@link #scoreCode}(a[off + j], ...) for j in [0, n). */
+  static void scoreCodes(float[] a, int off, int n, double min, double perUnit, int bins, int[] out) {
+    int j = CalibrationState.VECTOR ? VectorRowBins.scoreCodes(a, off, n, min, perUnit, bins, out) : 0;
     for (; j < n; j++) {
       out[j] = scoreCode(a[off + j], min, perUnit, bins);
     }
@@ -45,10 +44,9 @@ final class RowBins {
     return scaled >= bins ? bins + 1 : (int) scaled + 1;
   }
 
-  /** out[j] = {@link #logBin}(a[off + j], ...) for j in [0, n); x and t: scratch of n doubles and longs. */
-  static void logBins(float[] a, int off, int n, double shift, double perUnit, int bins, double[] x, long[] t,
-      int[] out) {
-    int j = CalibrationState.VECTOR ? VectorRowBins.logBins(a, off, n, shift, perUnit, bins, x, t, out) : 0;
+  /** out[j] = {@link #logBin}(a[off + j], ...) for j in [0, n). */
+  static void logBins(float[] a, int off, int n, double shift, double perUnit, int bins, int[] out) {
+    int j = CalibrationState.VECTOR ? VectorRowBins.logBins(a, off, n, shift, perUnit, bins, out) : 0;
     for (; j < n; j++) {
       out[j] = logBin(a[off + j], shift, perUnit, bins);
     }

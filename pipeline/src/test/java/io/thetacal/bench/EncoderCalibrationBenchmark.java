@@ -36,7 +36,7 @@ public final class EncoderCalibrationBenchmark {
   private EncoderCalibrationBenchmark() {
   }
 
-  /** The calibrate job's default settings: k 16..256, both placements, 128-bin histograms. */
+  /** The calibrate job's default settings: k 16..256, both placements, the default histograms. */
   static CalibrationConfig jobConfig() {
     return CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX, Placement.POST_SOFTMAX);
   }

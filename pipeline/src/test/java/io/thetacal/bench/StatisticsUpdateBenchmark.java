@@ -61,7 +61,7 @@ public final class StatisticsUpdateBenchmark {
       }
       System.out.println("state " + name + " tac   " + sha(tac));
     }
-    time("pre+post, 128 bins (the job's defaults)", rows, geometry, cc, reps, batches);
+    time("pre+post, " + cc.histogramBins() + " bins (the job's defaults)", rows, geometry, cc, reps, batches);
     time("post only (no masses)", rows, geometry, cc.withPlacements(Placement.POST_SOFTMAX), reps, batches);
     time("pre only", rows, geometry, cc.withPlacements(Placement.PRE_SOFTMAX), reps, batches);
     time("histogram only (k grid [256]: no k below n)", rows, geometry, cc.withKGrid(List.of(256)), reps,

@@ -1,6 +1,7 @@
 package io.thetacal.calibration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
@@ -8,7 +9,21 @@ import org.junit.jupiter.api.Test;
 
 class RowBinsTest {
   /** Histogram ranges and bin counts as configs give them: the defaults, a narrow range, selection bins. */
-  private static final double[][] SCORE_RANGES = {{-16, 48, 256}, {-2, 2, 16}, {-16, 48, 64}, {-7.3, 11.9, 100}};
+  private static final double[][] SCORE_RANGES = {{-16, 48, 256}, {-2, 2, 16}, {-16, 48, 64}, {-7.3, 11.9, 100},
+      {-0.1, 1e-3, 4096}, {-16, 48, 65_536}};
+  private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+
+  /** Where the float lanes' error bound is small, the vector path does the row; where not, the scalar path. */
+  private static int vectorPart(int n, double offset, double perUnit, double top) {
+    return Double.isFinite(VectorRowBins.errorBound(offset, perUnit, top)) ? n - n % LANES : 0;
+  }
+
+  @Test
+  void theFloatLanesBinTheDefaultHistogramsWithFewLanesLeftToTheScalarPath() {
+    assertTrue(VectorRowBins.errorBound(-16, 256 / 64.0 * 16, 256 * 16) < 0.003);
+    assertTrue(VectorRowBins.errorBound(-40.7, 256 / 32.0, 256) < 0.0003);
+    assertEquals(Double.POSITIVE_INFINITY, VectorRowBins.errorBound(-16, 65_536 / 64.0 * 16, 65_536 * 16));
+  }
 
   @Test
   void vectorScoreCodesEqualTheScalarCodeForEveryValueKind() {
@@ -23,8 +38,8 @@ class RowBinsTest {
         int off = rnd.nextInt(3);
         int n = a.length - off - rnd.nextInt(3);
         int[] out = new int[n];
-        int done = VectorRowBins.scoreCodes(a, off, n, min, perUnit, bins, new double[n], new long[n], out);
-        assertEquals(n - n % jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED.length(), done);
+        int done = VectorRowBins.scoreCodes(a, off, n, min, perUnit, bins, out);
+        assertEquals(vectorPart(n, min, perUnit * 16, bins * 16), done);
         for (int j = 0; j < done; j++) {
           assertEquals(RowBins.scoreCode(a[off + j], min, perUnit, bins), out[j],
               "code of " + a[off + j] + " on [" + r[0] + ", " + r[1] + ") in " + bins + " bins");
@@ -37,7 +52,7 @@ class RowBinsTest {
   void vectorLogBinsEqualTheScalarSlotForEveryValueKind() {
     assumeTrue(CalibrationState.VECTOR, "the jdk.incubator.vector module is not present");
     SplittableRandom rnd = new SplittableRandom(7);
-    for (int bins : new int[] {256, 16, 3}) {
+    for (int bins : new int[] {256, 16, 3, 4096}) {
       double perUnit = bins / -CalibrationState.LOG_PROBABILITY_MIN;
       for (int round = 0; round < 2000; round++) {
         float max = (float) (rnd.nextGaussian() * 8);
@@ -45,8 +60,8 @@ class RowBinsTest {
         float[] a = values(rnd, shift, shift - CalibrationState.LOG_PROBABILITY_MIN, bins, 133);
         int n = a.length;
         int[] out = new int[n];
-        int done = VectorRowBins.logBins(a, 0, n, shift, perUnit, bins, new double[n], new long[n], out);
-        assertEquals(n - n % jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED.length(), done);
+        int done = VectorRowBins.logBins(a, 0, n, shift, perUnit, bins, out);
+        assertEquals(vectorPart(n, shift, perUnit, bins), done);
         for (int j = 0; j < done; j++) {
           assertEquals(RowBins.logBin(a[j], shift, perUnit, bins), out[j],
               "slot of " + a[j] + " with shift " + shift + " in " + bins + " bins");
@@ -61,7 +76,7 @@ class RowBinsTest {
         -0f};
     int[] out = new int[a.length];
     double perUnit = 256 / 64.0;
-    RowBins.scoreCodes(a, 0, a.length, -16, perUnit, 256, new double[a.length], new long[a.length], out);
+    RowBins.scoreCodes(a, 0, a.length, -16, perUnit, 256, out);
     int[] expected = {0, 16, 16 * 65, 16 * 71, 4105, 16 * 257, 16 * 257, 16, 0, 16 * 257, 16 * 65};
     for (int j = 0; j < a.length; j++) {
       assertEquals(RowBins.scoreCode(a[j], -16, perUnit, 256), out[j], "code of " + a[j]);
