@@ -283,17 +283,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         int b = lhb % numBuckets;
         int first = lhb / numBuckets * histPerHead + histBucketStart[b];
         int last = first + histKOf[b];
-        if (histRows.length > 0) {
-          addExact(histRows, first, last, java.nio.LongBuffer.wrap(fork.histRows, first, last - first));
-          addExact(hist, first * w, last * w, java.nio.LongBuffer.wrap(fork.hist, first * w, (last - first) * w));
-          Arrays.fill(fork.histRows, first, last, 0L);
-          Arrays.fill(fork.hist, first * w, last * w, 0L);
-        }
-        if (logHist.length > 0) {
-          addExact(logHist, first * w, last * w,
-              java.nio.LongBuffer.wrap(fork.logHist, first * w, (last - first) * w));
-          Arrays.fill(fork.logHist, first * w, last * w, 0L);
-        }
+        take(histRows, fork.histRows, first, last);
+        take(hist, fork.hist, first * w, last * w);
+        take(logHist, fork.logHist, first * w, last * w);
       }
       bitsOf[word] = 0;
     }
@@ -791,6 +783,14 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         long lo = other.get();
         Int128.addPair(cells, i, hi, lo);
       }
+    }
+  }
+
+  /** Adds {@code from[start .. end)} into the same range of {@code into} and zeroes it; nothing for empty arrays. */
+  private static void take(long[] into, long[] from, int start, int end) {
+    if (into.length > 0) {
+      addExact(into, start, end, java.nio.LongBuffer.wrap(from, start, end - start));
+      Arrays.fill(from, start, end, 0L);
     }
   }
 
