@@ -33,7 +33,8 @@ import org.apache.spark.sql.SparkSession;
  * (from the executors' logs), CPU time of the driver and the executors; and the state size. Arguments:
  * output markdown, rounds, Europarl documents, sequences of the warm-up job. System property
  * {@code thetacal.jobs.module}: the jobs module directory (default {@code jobs}, for a run from the
- * repository root).
+ * repository root); {@code thetacal.bench.executorJavaOptions}: more options for the cluster's executor
+ * JVMs (a profiler agent, GC logging).
  */
 public final class SparkScalingBenchmark {
   private static final String CLUSTER = "standalone 2 × 1 core";
@@ -74,7 +75,8 @@ public final class SparkScalingBenchmark {
       b.master(cluster.masterUrl()).config("spark.jars", String.join(",", jars))
           .config("spark.executorEnv.OPENBLAS_NUM_THREADS", System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "1"))
           .config("spark.executor.extraJavaOptions", (threads == null ? "" : "-Dthetacal.encoder.threads=" + threads)
-              + (shared == null ? "" : " -Dthetacal.shared.dir=" + shared));
+              + (shared == null ? "" : " -Dthetacal.shared.dir=" + shared) + " "
+              + System.getProperty("thetacal.bench.executorJavaOptions", ""));
       CLUSTER_SETTINGS.forEach(kv -> b.config(kv[0], kv[1]));
     } else {
       b.master(master);
