@@ -15,6 +15,8 @@ public final class AttentionKernel {
   private final AttentionRow view = new AttentionRow();
   private float[] exps = new float[64];
   private float[] scratch = new float[64];
+  /** Positions of a row's kept keys, for top-k. */
+  private int[] keptAt = new int[64];
   private final float[] lanes = new float[RowMath.MAX_LANES];
 
   public AttentionKernel(AttentionMode mode, AttentionObserver observer, AttentionStats stats) {
@@ -60,6 +62,7 @@ public final class AttentionKernel {
     if (exps.length < n) {
       exps = new float[Math.max(n, exps.length * 2)];
       scratch = new float[exps.length];
+      keptAt = new int[exps.length];
     }
     float m = RowMath.maxIfFinite(a, off, n);
     if (Float.isNaN(m)) {
@@ -204,28 +207,32 @@ public final class AttentionKernel {
     float t = OrderStatistics.rthLargest(a, off, n, k, scratch);
     int above = 0;
     for (int j = 0; j < n; j++) {
-      if (a[off + j] > t) {
-        above++;
-      }
+      above += a[off + j] > t ? 1 : 0;
     }
+    // the kept keys in ascending position, without branches on the scores: every score above t, then
+    // the first ties of t
     int tiesLeft = k - above;
-    double keptMass = 0;
+    int[] at = keptAt;
+    int c = 0;
     for (int j = 0; j < n; j++) {
       float v = a[off + j];
-      boolean keep = v > t || (v == t && tiesLeft-- > 0);
-      if (keep) {
-        keptMass += exps[j];
-      } else {
-        exps[j] = -exps[j] - 1f; // mark dropped, recovered below
-      }
+      boolean tie = v == t && tiesLeft > 0;
+      tiesLeft -= tie ? 1 : 0;
+      at[c] = j;
+      c += v > t | tie ? 1 : 0;
     }
-    for (int j = 0; j < n; j++) {
-      float e = exps[j];
-      if (e >= 0) {
-        a[off + j] = renormalise ? (float) (e / keptMass) : e * inv;
-        mark(keptMask, maskBit + j);
-      } else {
-        a[off + j] = 0f;
+    double keptMass = 0;
+    for (int i = 0; i < c; i++) {
+      keptMass += exps[at[i]];
+    }
+    java.util.Arrays.fill(a, off, off + n, 0f);
+    for (int i = 0; i < c; i++) {
+      int j = at[i];
+      a[off + j] = renormalise ? (float) (exps[j] / keptMass) : exps[j] * inv;
+    }
+    if (keptMask != null) {
+      for (int i = 0; i < c; i++) {
+        mark(keptMask, maskBit + at[i]);
       }
     }
     return k;

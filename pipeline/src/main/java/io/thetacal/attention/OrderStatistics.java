@@ -23,11 +23,66 @@ public final class OrderStatistics {
   /**
    * Rearranges {@code a[from .. to)} so that the element at {@code from + idx} is the one that would be
    * there in ascending order, everything before it is <= and everything after it is >=; returns it.
+   * A quickselect with a branch-free Lomuto partition (median-of-three pivot), which random scores cannot
+   * mispredict, and insertion sort below 16 elements; when ties keep a partition from shrinking the range,
+   * the rest goes to a Hoare partition, which splits runs of equal values. The value is the order
+   * statistic whatever the path.
    */
   public static float selectInPlace(float[] a, int from, int to, int idx) {
     int lo = from;
     int hi = to - 1;
     int target = from + idx;
+    int strikes = 0;
+    while (hi - lo >= 16) {
+      int mid = (lo + hi) >>> 1;
+      // median of three into a[hi]
+      if (a[mid] < a[lo]) {
+        swap(a, mid, lo);
+      }
+      if (a[hi] < a[lo]) {
+        swap(a, hi, lo);
+      }
+      if (a[mid] < a[hi]) {
+        swap(a, hi, mid);
+      }
+      float pivot = a[hi];
+      int i = lo;
+      for (int j = lo; j < hi; j++) {
+        float v = a[j];
+        a[j] = a[i];
+        a[i] = v;
+        i += v < pivot ? 1 : 0;
+      }
+      a[hi] = a[i];
+      a[i] = pivot;
+      int before = hi - lo;
+      if (target == i) {
+        return pivot;
+      } else if (target < i) {
+        hi = i - 1;
+      } else {
+        lo = i + 1;
+      }
+      if (8 * (hi - lo) > 7 * before && ++strikes >= 3) {
+        return selectSplittingTies(a, lo, hi + 1, target);
+      }
+    }
+    for (int i = lo + 1; i <= hi; i++) {
+      float v = a[i];
+      int j = i - 1;
+      while (j >= lo && a[j] > v) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = v;
+    }
+    return a[target];
+  }
+
+  /** {@link #selectInPlace} by Hoare partitions, which shrink the range however many values are equal. */
+  private static float selectSplittingTies(float[] a, int from, int to, int target) {
+    int lo = from;
+    int hi = to - 1;
     while (hi > lo) {
       int mid = (lo + hi) >>> 1;
       // median of three into a[mid]

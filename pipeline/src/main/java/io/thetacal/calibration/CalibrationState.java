@@ -645,7 +645,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     int bin = sc[from] >>> SUB_BITS;
     if (m <= 6 || bin == 0 || bin == selBins + 1) {
       System.arraycopy(s, from, tmp, 0, m);
-      return select(tmp, 0, m, idx - from);
+      return OrderStatistics.selectInPlace(tmp, 0, m, idx - from);
     }
     int[] fc = subCount;
     Arrays.fill(fc, 0);
@@ -663,71 +663,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       tmp[c] = s[p];
       c += (sc[p] & SUB_MASK) == u ? 1 : 0;
     }
-    return select(tmp, 0, c, r);
-  }
-
-  /**
-   * Rearranges {@code a[from .. to)} so that {@code a[target]} holds the value it would hold in ascending
-   * order, with everything before it <= and everything after it >=; returns it. A quickselect with a
-   * branch-free Lomuto partition (median-of-three pivot), which random scores cannot mispredict, and
-   * insertion sort below 16 elements; when ties keep a partition from shrinking the range, the rest goes
-   * to {@link OrderStatistics#selectInPlace}, whose partition splits runs of equal values. The value
-   * and the partition are what any exact selection gives, so the statistics do not depend on it.
-   */
-  static float select(float[] a, int from, int to, int target) {
-    int lo = from;
-    int hi = to - 1;
-    int strikes = 0;
-    while (hi - lo >= 16) {
-      int mid = (lo + hi) >>> 1;
-      // median of three into a[hi]
-      if (a[mid] < a[lo]) {
-        swap(a, mid, lo);
-      }
-      if (a[hi] < a[lo]) {
-        swap(a, hi, lo);
-      }
-      if (a[mid] < a[hi]) {
-        swap(a, hi, mid);
-      }
-      float pivot = a[hi];
-      int i = lo;
-      for (int j = lo; j < hi; j++) {
-        float v = a[j];
-        a[j] = a[i];
-        a[i] = v;
-        i += v < pivot ? 1 : 0;
-      }
-      a[hi] = a[i];
-      a[i] = pivot;
-      int before = hi - lo;
-      if (target == i) {
-        return pivot;
-      } else if (target < i) {
-        hi = i - 1;
-      } else {
-        lo = i + 1;
-      }
-      if (8 * (hi - lo) > 7 * before && ++strikes >= 3) {
-        return OrderStatistics.selectInPlace(a, lo, hi + 1, target - lo);
-      }
-    }
-    for (int i = lo + 1; i <= hi; i++) {
-      float v = a[i];
-      int j = i - 1;
-      while (j >= lo && a[j] > v) {
-        a[j + 1] = a[j];
-        j--;
-      }
-      a[j + 1] = v;
-    }
-    return a[target];
-  }
-
-  private static void swap(float[] a, int i, int j) {
-    float t = a[i];
-    a[i] = a[j];
-    a[j] = t;
+    return OrderStatistics.selectInPlace(tmp, 0, c, r);
   }
 
   /** Adds the row's log-probabilities (ln p_j = a_j - max - ln denominator) to slots first .. last. */

@@ -1,4 +1,4 @@
-package io.thetacal.calibration;
+package io.thetacal.attention;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-class CalibrationSelectTest {
+class OrderStatisticsTest {
   @Test
   void selectionReturnsTheOrderStatisticAndPartitionsAroundItWithAndWithoutTies() {
     SplittableRandom rnd = new SplittableRandom(7);
@@ -17,6 +17,8 @@ class CalibrationSelectTest {
       float[] a = new float[n + 10];
       for (int i = 0; i < a.length; i++) {
         a[i] = distinct == Integer.MAX_VALUE ? (float) rnd.nextGaussian() : rnd.nextInt(distinct);
+        // masked keys' scores
+        a[i] = trial % 5 == 1 && rnd.nextInt(8) == 0 ? Float.NEGATIVE_INFINITY : a[i];
       }
       int from = rnd.nextInt(5);
       int to = from + n;
@@ -24,7 +26,7 @@ class CalibrationSelectTest {
       float[] sorted = Arrays.copyOfRange(a, from, to);
       Arrays.sort(sorted);
       float[] before = a.clone();
-      float t = CalibrationState.select(a, from, to, target);
+      float t = OrderStatistics.selectInPlace(a, from, to, target - from);
       assertEquals(sorted[target - from], t, "trial " + trial);
       assertEquals(t, a[target]);
       for (int i = from; i < to; i++) {
@@ -38,6 +40,24 @@ class CalibrationSelectTest {
           assertEquals(before[i], a[i], "outside the range is untouched");
         }
       }
+    }
+  }
+
+  @Test
+  void rthLargestIsTheRthValueFromTheTopAndLeavesTheRowAsItWas() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    for (int trial = 0; trial < 500; trial++) {
+      int n = 1 + rnd.nextInt(300);
+      float[] row = new float[n + 3];
+      for (int i = 0; i < row.length; i++) {
+        row[i] = trial % 3 == 0 ? rnd.nextInt(4) : (float) rnd.nextGaussian();
+      }
+      float[] before = row.clone();
+      float[] sorted = Arrays.copyOfRange(row, 2, 2 + n);
+      Arrays.sort(sorted);
+      int r = 1 + rnd.nextInt(n);
+      assertEquals(sorted[n - r], OrderStatistics.rthLargest(row, 2, n, r, new float[n]), "trial " + trial);
+      assertTrue(Arrays.equals(before, row), "the row itself is not reordered");
     }
   }
 }
