@@ -36,15 +36,8 @@ public final class OrderStatistics {
     while (hi - lo >= 16) {
       int mid = (lo + hi) >>> 1;
       // median of three into a[hi]
-      if (a[mid] < a[lo]) {
-        swap(a, mid, lo);
-      }
-      if (a[hi] < a[lo]) {
-        swap(a, hi, lo);
-      }
-      if (a[mid] < a[hi]) {
-        swap(a, hi, mid);
-      }
+      sortThree(a, lo, mid, hi);
+      swap(a, mid, hi);
       float pivot = a[hi];
       int i = lo;
       for (int j = lo; j < hi; j++) {
@@ -85,16 +78,7 @@ public final class OrderStatistics {
     int hi = to - 1;
     while (hi > lo) {
       int mid = (lo + hi) >>> 1;
-      // median of three into a[mid]
-      if (a[mid] < a[lo]) {
-        swap(a, mid, lo);
-      }
-      if (a[hi] < a[lo]) {
-        swap(a, hi, lo);
-      }
-      if (a[hi] < a[mid]) {
-        swap(a, hi, mid);
-      }
+      sortThree(a, lo, mid, hi);
       float pivot = a[mid];
       int i = lo;
       int j = hi;
@@ -120,6 +104,19 @@ public final class OrderStatistics {
       }
     }
     return a[target];
+  }
+
+  /** Orders a[lo] <= a[mid] <= a[hi]: the median of the three lands in a[mid]. */
+  private static void sortThree(float[] a, int lo, int mid, int hi) {
+    if (a[mid] < a[lo]) {
+      swap(a, mid, lo);
+    }
+    if (a[hi] < a[lo]) {
+      swap(a, hi, lo);
+    }
+    if (a[hi] < a[mid]) {
+      swap(a, hi, mid);
+    }
   }
 
   private static void swap(float[] a, int i, int j) {
