@@ -278,6 +278,22 @@ public final class BertEncoder implements TransformerModel {
     }
   }
 
+  private boolean allPacked() {
+    for (PackedGemm[] pl : packed) {
+      for (PackedGemm g : pl) {
+        if (g == null) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** One step of one layer for one sequence. */
+  private interface SequenceStep {
+    void run(int layer, int sequence);
+  }
+
   @Override
   public ForwardResult forward(ForwardRequest request) {
     Workspace ws = idle.poll();
@@ -347,17 +363,18 @@ public final class BertEncoder implements TransformerModel {
       float[] ctxDense = outputError != null ? new float[total * h] : null;
       float[] x1 = ws.get(Workspace.X1, total * h);
       float[] inter = ws.get(Workspace.INTER, total * w.intermediateSize());
-      for (int l = 0; l < w.layers().size(); l++) {
+      boolean dataflow = att.flowsPerSequence(ctxDense) && allPacked();
+      if (dataflow) {
+        att.runLayers(qkv, ctx,
+            (l, s) -> packed[l][0].mulBias(len[s], x, start[s] * h, h, w.layers().get(l).qkvBias(), null, 0,
+                0, false, qkv, start[s] * 3 * h, 3 * h),
+            (l, s) -> postAttention(w.layers().get(l), packed[l], start[s], start[s + 1], ctx, x, x1, inter));
+      }
+      for (int l = 0; l < w.layers().size() && !dataflow; l++) {
         BertWeights.Layer lw = w.layers().get(l);
         PackedGemm[] pl = packed[l];
         linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
-        if (att.pipelines(ctxDense) && pl[1] != null && pl[2] != null && pl[3] != null) {
-          // the rest of the layer runs per sequence as soon as its heads are done, on whichever thread
-          // is free
-          att.run(l, qkv, ctx, null, s -> postAttention(lw, pl, start[s], start[s + 1], ctx, x, x1, inter));
-          continue;
-        }
-        att.run(l, qkv, ctx, ctxDense, null);
+        att.run(l, qkv, ctx, ctxDense);
         if (outputError != null) {
           outputError.record(l, ctx, ctxDense, 0, total, h, h);
         }
@@ -490,25 +507,17 @@ public final class BertEncoder implements TransformerModel {
       }
     }
 
-    /** Whether {@link #run} pipelines the layer (an observer, several threads, no dense twin). */
-    boolean pipelines(float[] ctxDense) {
-      return serialKernel && parts > 1 && ctxDense == null;
+    /**
+     * Whether the layers can run as {@link #runLayers}: no dense twin, and at least one sequence per
+     * thread (a sequence's steps run on one thread at a time).
+     */
+    boolean flowsPerSequence(float[] ctxDense) {
+      return ctxDense == null && len.length >= parts;
     }
 
-    /**
-     * Attention of one layer into ctx. When pipelined, {@code post} (or null) is run once per sequence,
-     * after all its heads' outputs are written, by whichever thread is free.
-     */
-    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense, IntConsumer post) {
+    /** Attention of one layer into ctx. */
+    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
       int blocks = len.length * heads;
-      if (pipelines(ctxDense)) {
-        pipelined(layer, blocks, qkv, ctx, post);
-        mergeStats(layer);
-        return;
-      }
-      if (post != null) {
-        throw new IllegalStateException("per-sequence work needs the pipelined attention");
-      }
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
       // products. Phased runs measured faster than one fused pass per block.
       parallel(parts, p -> {
@@ -539,71 +548,54 @@ public final class BertEncoder implements TransformerModel {
     }
 
     /**
-     * With an observer the kernel runs on the calling thread, block by block in order, so capture
-     * callbacks come from one thread; the other threads compute score products ahead of it and output
-     * products behind it, and the calling thread takes score and output blocks itself rather than wait.
+     * Every layer of the batch as one dataflow per sequence. Task (l, s) is layer l − 1's outputs and
+     * the rest of that layer for sequence s ({@code post}), then layer l's projection ({@code project})
+     * and score products for s, and, unless the kernel is serial, the kernel rows of (l, s) with the
+     * thread's own kernel. A sequence's next layer thus starts while other sequences finish this one,
+     * instead of every thread waiting for the layer's last sequence. A serial kernel (an observer that
+     * does not fork) runs on the calling thread, (layer, sequence) by (layer, sequence) in order, so
+     * capture callbacks come from one thread in the order of layer-by-layer passes; that thread runs
+     * tasks while its next rows are not ready. Rows are independent and summed in the same order, so
+     * the bits are those of the layer passes.
      */
-    private void pipelined(int layer, int blocks, float[] qkv, float[] ctx, IntConsumer post) {
-      AtomicInteger nextScore = new AtomicInteger();
-      AtomicIntegerArray headsDone = new AtomicIntegerArray(len.length);
-      AtomicInteger nextPost = new AtomicInteger();
-      AtomicIntegerArray scored = new AtomicIntegerArray(blocks);
-      // Blocks [0, kernelDone) have their weights; -1 once a thread has failed.
+    void runLayers(float[] qkv, float[] ctx, SequenceStep project, SequenceStep post) {
+      int b = len.length;
+      int layers = stats.numLayers();
+      int items = layers * b;
+      int tasks = items + b;
+      AtomicInteger nextTask = new AtomicInteger();
+      AtomicIntegerArray taskDone = new AtomicIntegerArray(tasks);
+      // serial kernel items [0, kernelDone) are done; -1 once a thread has failed
       AtomicInteger kernelDone = new AtomicInteger();
-      AtomicInteger nextOutput = new AtomicInteger();
       parallel(parts, p -> {
         try {
-          if (p == 0) {
-            for (int bl = 0; bl < blocks; bl++) {
-              while (scored.get(bl) == 0) {
-                int sc = nextScore.getAndIncrement();
-                if (sc < blocks) {
-                  scores(sc, qkv);
-                  scored.set(sc, 1);
-                } else if (kernelDone.get() < 0) {
-                  return;
-                } else {
-                  Thread.onSpinWait();
-                }
-              }
-              kernelRows(kernels[0], layer, bl);
-              if (!kernelDone.compareAndSet(bl, bl + 1)) {
+          for (int item = 0; serialKernel && p == 0 && item < items; item++) {
+            for (int spins = 0; taskDone.get(item) == 0; ) {
+              int t = takeTask(nextTask, taskDone, kernelDone, b, tasks);
+              if (t >= 0) {
+                runTask(t, p, b, layers, qkv, ctx, project, post);
+                taskDone.set(t, 1);
+                spins = 0;
+              } else if (!pause(spins++, kernelDone)) {
                 return;
               }
             }
-          } else {
-            for (int sc; (sc = nextScore.getAndIncrement()) < blocks; ) {
-              scores(sc, qkv);
-              scored.set(sc, 1);
+            int s = item % b;
+            for (int hd = 0; hd < heads; hd++) {
+              kernelRows(kernels[0], item / b, s * heads + hd);
+            }
+            if (!kernelDone.compareAndSet(item, item + 1)) {
+              return;
             }
           }
-          for (int o; (o = nextOutput.getAndIncrement()) < blocks; ) {
-            for (int spins = 0, d; (d = kernelDone.get()) <= o; spins++) {
-              if (d < 0) {
-                return;
-              }
-              if (spins < 200) {
-                Thread.onSpinWait();
-              } else {
-                LockSupport.parkNanos(20_000);
-              }
-            }
-            output(o, qkv, ctx);
-            headsDone.incrementAndGet(o / heads);
-          }
-          if (post != null) {
-            for (int s; (s = nextPost.getAndIncrement()) < len.length; ) {
-              for (int spins = 0; headsDone.get(s) < heads; spins++) {
-                if (kernelDone.get() < 0) {
-                  return;
-                }
-                if (spins < 200) {
-                  Thread.onSpinWait();
-                } else {
-                  LockSupport.parkNanos(20_000);
-                }
-              }
-              post.accept(s);
+          for (int spins = 0; nextTask.get() < tasks; ) {
+            int t = takeTask(nextTask, taskDone, kernelDone, b, tasks);
+            if (t >= 0) {
+              runTask(t, p, b, layers, qkv, ctx, project, post);
+              taskDone.set(t, 1);
+              spins = 0;
+            } else if (!pause(spins++, kernelDone)) {
+              return;
             }
           }
         } catch (RuntimeException | Error e) {
@@ -611,6 +603,52 @@ public final class BertEncoder implements TransformerModel {
           throw e;
         }
       });
+      mergeStats(layers - 1);
+    }
+
+    /** Claims the next task when what it needs of its sequence's last layer is done; else -1. */
+    private int takeTask(AtomicInteger nextTask, AtomicIntegerArray taskDone, AtomicInteger kernelDone,
+        int b, int tasks) {
+      int t = nextTask.get();
+      if (t >= tasks || kernelDone.get() < 0) {
+        return -1;
+      }
+      boolean ready = t < b || (serialKernel ? kernelDone.get() > t - b : taskDone.get(t - b) == 1);
+      return ready && nextTask.compareAndSet(t, t + 1) ? t : -1;
+    }
+
+    private void runTask(int t, int p, int b, int layers, float[] qkv, float[] ctx, SequenceStep project,
+        SequenceStep post) {
+      int l = t / b;
+      int s = t % b;
+      if (l > 0) {
+        for (int hd = 0; hd < heads; hd++) {
+          output(s * heads + hd, qkv, ctx);
+        }
+        post.run(l - 1, s);
+      }
+      if (l < layers) {
+        project.run(l, s);
+        for (int hd = 0; hd < heads; hd++) {
+          scores(s * heads + hd, qkv);
+        }
+        for (int hd = 0; !serialKernel && hd < heads; hd++) {
+          kernelRows(kernels[p], l, s * heads + hd);
+        }
+      }
+    }
+
+    /** Waits a little; false once a thread has failed. */
+    private static boolean pause(int spins, AtomicInteger kernelDone) {
+      if (kernelDone.get() < 0) {
+        return false;
+      }
+      if (spins < 200) {
+        Thread.onSpinWait();
+      } else {
+        LockSupport.parkNanos(20_000);
+      }
+      return true;
     }
 
     private void mergeStats(int layer) {

@@ -55,15 +55,38 @@ class BertEncoderTest {
   }
 
   @Test
+  void aNonForkingObserverSeesEveryRowLayerByLayerInOrder() {
+    // the engine overlaps layers across sequences; the rows must still arrive as layer-by-layer passes
+    List<String> seen = new java.util.ArrayList<>();
+    model.forward(ForwardRequest.of(seqs).withObserver(
+        row -> seen.add(row.layer() + "/" + row.sequence() + "/" + row.head() + "/" + row.row())));
+    List<String> expected = new java.util.ArrayList<>();
+    for (int l = 0; l < model.info().numLayers(); l++) {
+      for (int s = 0; s < seqs.size(); s++) {
+        for (int hd = 0; hd < model.info().numHeads(); hd++) {
+          for (int i = 0; i < seqs.get(s).length; i++) {
+            expected.add(l + "/" + s + "/" + hd + "/" + i);
+          }
+        }
+      }
+    }
+    assertEquals(expected, seen);
+  }
+
+  @Test
   void anObserverLeavesTheHiddenStatesBitForBitUnchanged() {
-    // with an observer the layer after attention runs per sequence, overlapped with the capture
+    // the per-sequence dataflow with a serial capture kernel, without one, and the layer-by-layer
+    // passes (taken when the attention output error is measured)
     ForwardResult plain = model.forward(ForwardRequest.of(seqs).withHidden(true));
     ForwardResult captured = model.forward(ForwardRequest.of(seqs).withHidden(true).withObserver(row -> { }));
+    ForwardResult layered = model.forward(ForwardRequest.of(seqs).withHidden(true).withAttentionError(true));
     for (int s = 0; s < seqs.size(); s++) {
-      assertArrayEquals(plain.sequences().get(s).hidden(), captured.sequences().get(s).hidden(),
-          "sequence " + s);
-      assertArrayEquals(plain.sequences().get(s).pooled(), captured.sequences().get(s).pooled(),
-          "sequence " + s);
+      for (ForwardResult other : List.of(captured, layered)) {
+        assertArrayEquals(plain.sequences().get(s).hidden(), other.sequences().get(s).hidden(),
+            "sequence " + s);
+        assertArrayEquals(plain.sequences().get(s).pooled(), other.sequences().get(s).pooled(),
+            "sequence " + s);
+      }
     }
   }
 
