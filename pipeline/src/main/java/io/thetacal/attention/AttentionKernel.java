@@ -17,7 +17,7 @@ public final class AttentionKernel {
   private float[] scratch = new float[64];
   /** Positions of a row's kept keys, for top-k. */
   private int[] keptAt = new int[64];
-  private final float[] lanes = new float[RowMath.MAX_LANES];
+  private final byte[] vectorScratch = new byte[RowMath.SCRATCH_BYTES];
 
   public AttentionKernel(AttentionMode mode, AttentionObserver observer, AttentionStats stats) {
     this.mode = Objects.requireNonNull(mode, "mode");
@@ -72,7 +72,7 @@ public final class AttentionKernel {
         }
       }
     }
-    double denom = RowMath.expShifted(a, off, n, m, exps, lanes);
+    double denom = RowMath.expShifted(a, off, n, m, exps, vectorScratch);
     float inv = (float) (1.0 / denom);
     if (dense != null) {
       RowMath.scale(exps, inv, dense, denseOff, n);

@@ -12,8 +12,8 @@ final class RowMath {
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !Boolean.getBoolean("thetacal.attention.scalar");
 
-  /** Floats in the widest vector the Vector API has (2048 bits): the lane scratch {@link #expShifted} needs. */
-  static final int MAX_LANES = 64;
+  /** Bytes of the widest vector the Vector API has (2048 bits): the scratch {@link #expShifted} needs. */
+  static final int SCRATCH_BYTES = 256;
 
   static final float EXP_LO = -87f;
   static final float LOG2E = 1.44269504088896341f;
@@ -66,12 +66,12 @@ final class RowMath {
   }
 
   /**
-   * out[j] = e^(a[off + j] - m) for j < n; returns Σ out[j]. {@code lanes} is the caller's scratch of at
-   * least {@value #MAX_LANES} floats (a thread-local buffer here cost more than the exponentials).
+   * out[j] = e^(a[off + j] - m) for j < n; returns Σ out[j]. {@code scratch} is the caller's, of at
+   * least {@value #SCRATCH_BYTES} bytes (a thread-local buffer here cost more than the exponentials).
    */
-  static double expShifted(float[] a, int off, int n, float m, float[] out, float[] lanes) {
+  static double expShifted(float[] a, int off, int n, float m, float[] out, byte[] scratch) {
     if (VECTOR) {
-      return VectorRowMath.expShifted(a, off, n, m, out, lanes);
+      return VectorRowMath.expShifted(a, off, n, m, out, scratch);
     }
     double sum = 0;
     for (int j = 0; j < n; j++) {

@@ -12,6 +12,9 @@ import static io.thetacal.attention.RowMath.P4;
 import static io.thetacal.attention.RowMath.P5;
 import static io.thetacal.attention.RowMath.ROUND;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -23,6 +26,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorRowMath {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  private static final VarHandle FLOATS =
+      MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.nativeOrder());
   private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
 
   private VectorRowMath() {
@@ -48,7 +54,7 @@ final class VectorRowMath {
     return b == 0f && Float.isFinite(m) ? m : Float.NaN;
   }
 
-  private static FloatVector exp(FloatVector x) {
+  private static FloatVector exp(FloatVector x, byte[] bits) {
     x = x.max(EXP_LO);
     FloatVector t = x.mul(LOG2E).add(ROUND);
     FloatVector n = t.sub(ROUND);
@@ -61,25 +67,28 @@ final class VectorRowMath {
     y = y.mul(r).add(P4);
     y = y.mul(r).add(P5);
     y = y.mul(z).add(r).add(1f);
-    // The low mantissa bits of t hold the integer n (see RowMath.exp).
-    IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(ROUND_BITS - 127)
-        .lanewise(VectorOperators.LSHL, 23);
-    return y.mul(bits.reinterpretAsFloats());
+    // The low mantissa bits of t hold the integer n (see RowMath.exp). The bits go through memory: a
+    // reinterpret compiled inside a large caller (the attention kernel) was left to the library's slow
+    // path by C2, which allocates per call.
+    t.intoByteArray(bits, 0, ByteOrder.nativeOrder());
+    IntVector.fromByteArray(I, bits, 0, ByteOrder.nativeOrder()).sub(ROUND_BITS - 127)
+        .lanewise(VectorOperators.LSHL, 23).intoByteArray(bits, 0, ByteOrder.nativeOrder());
+    return y.mul(FloatVector.fromByteArray(S, bits, 0, ByteOrder.nativeOrder()));
   }
 
-  /** {@link RowMath#expShifted}; {@code lanes} is scratch of at least one vector's length. */
-  static double expShifted(float[] a, int off, int n, float m, float[] out, float[] lanes) {
+  /** {@link RowMath#expShifted}; {@code scratch} holds at least one vector's bytes. */
+  static double expShifted(float[] a, int off, int n, float m, float[] out, byte[] scratch) {
     int j = 0;
     FloatVector acc = FloatVector.zero(S);
     for (int bound = S.loopBound(n); j < bound; j += S.length()) {
-      FloatVector e = exp(FloatVector.fromArray(S, a, off + j).sub(m));
+      FloatVector e = exp(FloatVector.fromArray(S, a, off + j).sub(m), scratch);
       e.intoArray(out, j);
       acc = acc.add(e);
     }
-    acc.intoArray(lanes, 0);
+    acc.intoByteArray(scratch, 0, ByteOrder.nativeOrder());
     double sum = 0;
     for (int l = 0; l < S.length(); l++) {
-      sum += lanes[l];
+      sum += (float) FLOATS.get(scratch, l * Float.BYTES);
     }
     for (; j < n; j++) {
       float e = RowMath.exp(a[off + j] - m);

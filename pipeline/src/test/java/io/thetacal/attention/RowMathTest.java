@@ -33,7 +33,7 @@ class RowMathTest {
       }
       float m = RowMath.maxIfFinite(a, 5, n);
       float[] out = new float[n];
-      VectorRowMath.expShifted(a, 5, n, m, out, new float[RowMath.MAX_LANES]);
+      VectorRowMath.expShifted(a, 5, n, m, out, new byte[RowMath.SCRATCH_BYTES]);
       for (int j = 0; j < n; j++) {
         assertEquals(Float.floatToIntBits(RowMath.exp(a[5 + j] - m)), Float.floatToIntBits(out[j]),
             "element " + j + " of a row of " + n);
