@@ -152,7 +152,12 @@ public final class BertEncoder implements TransformerModel {
     tokenizer.close();
   }
 
-  /** Runs body(p) for p in 0..parts-1, part 0 on the calling thread. */
+  /**
+   * Runs body(p) for p in 0..parts-1, part 0 on the calling thread. A part the pool has not started by
+   * the time the calling thread is through part 0 runs on the calling thread too: with several callers
+   * sharing the encoder, the pool's threads may be busy with another caller's parts, and waiting for
+   * them would stall this one.
+   */
   private void parallel(int parts, IntConsumer body) {
     if (parts <= 1 || pool == null) {
       for (int p = 0; p < parts; p++) {
@@ -160,10 +165,15 @@ public final class BertEncoder implements TransformerModel {
       }
       return;
     }
+    AtomicIntegerArray started = new AtomicIntegerArray(parts);
     List<ForkJoinTask<?>> tasks = new ArrayList<>(parts - 1);
     for (int p = 1; p < parts; p++) {
       int part = p;
-      tasks.add(pool.submit(() -> body.accept(part)));
+      tasks.add(pool.submit(() -> {
+        if (started.compareAndSet(part, 0, 1)) {
+          body.accept(part);
+        }
+      }));
     }
     RuntimeException failure = null;
     try {
@@ -171,9 +181,15 @@ public final class BertEncoder implements TransformerModel {
     } catch (RuntimeException e) {
       failure = e;
     }
-    for (ForkJoinTask<?> t : tasks) {
+    for (int p = 1; p < parts; p++) {
       try {
-        t.join();
+        if (started.compareAndSet(p, 0, 1)) {
+          if (failure == null) {
+            body.accept(p);
+          }
+        } else {
+          tasks.get(p - 1).join();
+        }
       } catch (RuntimeException e) {
         if (failure == null) {
           failure = e;
