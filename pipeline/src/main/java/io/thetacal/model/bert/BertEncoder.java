@@ -65,6 +65,8 @@ public final class BertEncoder implements TransformerModel {
   private final PackedGemm[][] packed;
   /** Buffers of finished forward passes, taken by the next ones (one per concurrent caller at most). */
   private final ConcurrentLinkedQueue<Workspace> idle = new ConcurrentLinkedQueue<>();
+  /** Forward passes running now. */
+  private final AtomicInteger inFlight = new AtomicInteger();
 
   /**
    * The activation and score buffers of one forward pass, kept for the next: a batch of 8 × 128 tokens
@@ -206,8 +208,8 @@ public final class BertEncoder implements TransformerModel {
    * threads. Packed weights add bias, residual and the exact GELU in the product's own pass; returns
    * whether GELU was applied (otherwise the caller runs {@link #gelu}).
    */
-  private boolean linear(float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias, int out,
-      float[] y, float[] residual, boolean gelu) {
+  private boolean linear(int threads, float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias,
+      int out, float[] y, float[] residual, boolean gelu) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
     boolean fused = pw != null && (!gelu || w.geluErf());
     parallel(parts, p -> {
@@ -239,7 +241,7 @@ public final class BertEncoder implements TransformerModel {
     return fused && gelu;
   }
 
-  private void layerNorm(float[] x, int rows, BertWeights.Norm norm) {
+  private void layerNorm(int threads, float[] x, int rows, BertWeights.Norm norm) {
     int h = w.hiddenSize();
     int parts = Math.min(threads, Math.max(1, rows / 16));
     parallel(parts, p -> {
@@ -250,7 +252,7 @@ public final class BertEncoder implements TransformerModel {
     });
   }
 
-  private void gelu(float[] x, int count) {
+  private void gelu(int threads, float[] x, int count) {
     int parts = Math.min(threads, Math.max(1, count / 4096));
     parallel(parts, p -> geluRange(x, (int) ((long) count * p / parts), (int) ((long) count * (p + 1) / parts)));
   }
@@ -316,14 +318,17 @@ public final class BertEncoder implements TransformerModel {
     if (ws == null) {
       ws = new Workspace();
     }
+    // callers at once share the cores: two passes of two threads each on two cores would contend
+    int callers = inFlight.incrementAndGet();
     try {
-      return forward(request, ws);
+      return forward(request, ws, Math.max(1, threads / callers));
     } finally {
+      inFlight.decrementAndGet();
       idle.offer(ws);
     }
   }
 
-  private ForwardResult forward(ForwardRequest request, Workspace ws) {
+  private ForwardResult forward(ForwardRequest request, Workspace ws, int threads) {
     List<int[]> seqs = request.sequences();
     int b = seqs.size();
     int h = w.hiddenSize();
@@ -366,11 +371,11 @@ public final class BertEncoder implements TransformerModel {
         }
       }
     }
-    layerNorm(x, total, w.embeddingNorm());
+    layerNorm(threads, x, total, w.embeddingNorm());
 
     AttentionOutputError outputError =
         request.wantAttentionError() ? new AttentionOutputError(w.layers().size()) : null;
-    Attention att = new Attention(request.mode(), request.observer(), len, start, stats,
+    Attention att = new Attention(threads, request.mode(), request.observer(), len, start, stats,
         outputError != null, ws);
     try {
       // One spare row: BLAS bounds checks cover a strided operand's full last stride.
@@ -389,18 +394,19 @@ public final class BertEncoder implements TransformerModel {
       for (int l = 0; l < w.layers().size() && !dataflow; l++) {
         BertWeights.Layer lw = w.layers().get(l);
         PackedGemm[] pl = packed[l];
-        linear(x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
+        linear(threads, x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
         att.run(l, qkv, ctx, ctxDense);
         if (outputError != null) {
           outputError.record(l, ctx, ctxDense, 0, total, h, h);
         }
-        linear(ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
-        layerNorm(x1, total, lw.attnNorm());
-        if (!linear(x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null, true)) {
-          gelu(inter, total * w.intermediateSize());
+        linear(threads, ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
+        layerNorm(threads, x1, total, lw.attnNorm());
+        if (!linear(threads, x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null,
+            true)) {
+          gelu(threads, inter, total * w.intermediateSize());
         }
-        linear(inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
-        layerNorm(x, total, lw.ffnNorm());
+        linear(threads, inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
+        layerNorm(threads, x, total, lw.ffnNorm());
       }
     } finally {
       att.joinForks();
@@ -458,7 +464,7 @@ public final class BertEncoder implements TransformerModel {
     private final AttentionStats[] partStats;
     private final int parts;
 
-    Attention(AttentionMode mode, AttentionObserver observer, int[] len, int[] start,
+    Attention(int threads, AttentionMode mode, AttentionObserver observer, int[] len, int[] start,
         AttentionStats stats, boolean denseShadow, Workspace ws) {
       this.mode = mode;
       this.observer = observer;
