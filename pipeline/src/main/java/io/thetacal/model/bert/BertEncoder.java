@@ -30,18 +30,12 @@ import java.util.function.IntConsumer;
  * attends only to its own tokens, which is exactly padding plus masking, so a row's n is the sequence
  * length. Projections use {@link PackedGemm} with weights packed once here when available (bias,
  * residual and GELU added in the product's own pass), otherwise {@link Gemm}; the per-head attention
- * products use PackedGemm's small-operand products (BLAS without 512-bit vectors); work is split over
- * {@code threads} (rows of the projections, (sequence, head) blocks of attention). Capture callbacks run on the calling thread only: when an
- * observer is enabled, the per-row kernel of a layer runs there while score and output products stay
- * parallel.
+ * products use PackedGemm's small-operand products (BLAS without 512-bit vectors). With several
+ * threads the layers run as a dataflow per sequence (a sequence's next layer starts while others finish
+ * this one); with one, layer by layer over the whole batch. Passes running at once share the threads.
+ * An observer that does not fork gets every row on the calling thread, in layer-by-layer order.
  */
 public final class BertEncoder implements TransformerModel {
-  /**
-   * System property overriding the number of threads one forward pass uses. Default: all cores, except
-   * when the BLAS is native and not limited to one thread per call (OPENBLAS_NUM_THREADS is not 1): then
-   * 1, because the engine's threads on top of a threaded BLAS oversubscribe the cores (measured 2-6x
-   * slower, docs/benchmarks.md).
-   */
   /** The largest per-layer score buffer one forward may hold: one Java float array. */
   public static final long MAX_SCORE_BUFFER_BYTES = 4L * (Integer.MAX_VALUE - 8);
 
@@ -54,6 +48,12 @@ public final class BertEncoder implements TransformerModel {
     return Math.multiplyExact(4L * batch * heads, (long) maxLength * maxLength);
   }
 
+  /**
+   * System property overriding the number of threads forward passes use (shared by passes running at
+   * once). Default: all cores, except when the BLAS is native and not limited to one thread per call
+   * (OPENBLAS_NUM_THREADS is not 1): then 1, because the engine's threads on top of a threaded BLAS oversubscribe the cores (measured 2-6x
+   * slower, docs/benchmarks.md).
+   */
   public static final String THREADS_PROPERTY = "thetacal.encoder.threads";
 
   private final ModelInfo info;
@@ -436,7 +436,7 @@ public final class BertEncoder implements TransformerModel {
 
   /**
    * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
-   * row, then output = W·V + r·v̄. Buffers hold one layer only. When the attention output error is
+   * row, then output = W·V + r·v̄. Buffers hold one layer of each sequence. When the attention output error is
    * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the
    * output phase multiplies them with the same V into the dense attention output.
    */
