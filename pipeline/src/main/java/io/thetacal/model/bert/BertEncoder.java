@@ -51,8 +51,8 @@ public final class BertEncoder implements TransformerModel {
   /**
    * System property overriding the number of threads forward passes use (shared by passes running at
    * once). Default: all cores, except when the BLAS is native and not limited to one thread per call
-   * (OPENBLAS_NUM_THREADS is not 1): then 1, because the engine's threads on top of a threaded BLAS oversubscribe the cores (measured 2-6x
-   * slower, docs/benchmarks.md).
+   * (OPENBLAS_NUM_THREADS is not 1): then 1, because the engine's threads on top of a threaded BLAS
+   * oversubscribe the cores (measured 2-6x slower, docs/benchmarks.md).
    */
   public static final String THREADS_PROPERTY = "thetacal.encoder.threads";
 
@@ -254,7 +254,8 @@ public final class BertEncoder implements TransformerModel {
 
   private void gelu(int threads, float[] x, int count) {
     int parts = Math.min(threads, Math.max(1, count / 4096));
-    parallel(parts, p -> geluRange(x, (int) ((long) count * p / parts), (int) ((long) count * (p + 1) / parts)));
+    parallel(parts,
+        p -> geluRange(x, (int) ((long) count * p / parts), (int) ((long) count * (p + 1) / parts)));
   }
 
   private void geluRange(float[] x, int e0, int e1) {
@@ -401,11 +402,11 @@ public final class BertEncoder implements TransformerModel {
         }
         linear(threads, ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
         layerNorm(threads, x1, total, lw.attnNorm());
-        if (!linear(threads, x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), w.intermediateSize(), inter, null,
-            true)) {
-          gelu(threads, inter, total * w.intermediateSize());
+        int f = w.intermediateSize();
+        if (!linear(threads, x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), f, inter, null, true)) {
+          gelu(threads, inter, total * f);
         }
-        linear(threads, inter, total, w.intermediateSize(), lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
+        linear(threads, inter, total, f, lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
         layerNorm(threads, x, total, lw.ffnNorm());
       }
     } finally {
@@ -436,9 +437,9 @@ public final class BertEncoder implements TransformerModel {
 
   /**
    * Attention of one forward pass: per (sequence, head) block, scores = Q·Kᵀ·scale, the kernel per
-   * row, then output = W·V + r·v̄. Buffers hold one layer of each sequence. When the attention output error is
-   * measured, the kernel phase also writes dense weights of the same scores to a second buffer, and the
-   * output phase multiplies them with the same V into the dense attention output.
+   * row, then output = W·V + r·v̄. Buffers hold one layer of each sequence. When the attention output
+   * error is measured, the kernel phase also writes dense weights of the same scores to a second buffer,
+   * and the output phase multiplies them with the same V into the dense attention output.
    */
   private final class Attention {
     private final AttentionMode mode;
@@ -582,24 +583,39 @@ public final class BertEncoder implements TransformerModel {
      * the bits are those of the layer passes.
      */
     void runLayers(float[] qkv, float[] ctx, SequenceStep project, SequenceStep post) {
-      int b = len.length;
-      int layers = stats.numLayers();
-      int items = layers * b;
-      int tasks = items + b;
-      AtomicInteger nextTask = new AtomicInteger();
-      AtomicIntegerArray taskDone = new AtomicIntegerArray(tasks);
-      // serial kernel items [0, kernelDone) are done; -1 once a thread has failed
-      AtomicInteger kernelDone = new AtomicInteger();
-      parallel(parts, p -> {
+      Flow flow = new Flow(qkv, ctx, project, post);
+      parallel(parts, flow::run);
+      mergeStats(stats.numLayers() - 1);
+    }
+
+    /** The state of one {@link #runLayers}: task (l, s) has index l · b + s. */
+    private final class Flow {
+      private final float[] qkv;
+      private final float[] ctx;
+      private final SequenceStep project;
+      private final SequenceStep post;
+      private final int b = len.length;
+      private final int layers = stats.numLayers();
+      private final int tasks = (layers + 1) * b;
+      private final AtomicInteger nextTask = new AtomicInteger();
+      private final AtomicIntegerArray taskDone = new AtomicIntegerArray(tasks);
+      /** Serial kernel items [0, kernelDone) are done; -1 once a thread has failed. */
+      private final AtomicInteger kernelDone = new AtomicInteger();
+
+      Flow(float[] qkv, float[] ctx, SequenceStep project, SequenceStep post) {
+        this.qkv = qkv;
+        this.ctx = ctx;
+        this.project = project;
+        this.post = post;
+      }
+
+      void run(int p) {
         try {
-          for (int item = 0; serialKernel && p == 0 && item < items; item++) {
+          for (int item = 0; serialKernel && p == 0 && item < layers * b; item++) {
             for (int spins = 0; taskDone.get(item) == 0; ) {
-              int t = takeTask(nextTask, taskDone, kernelDone, b, tasks);
-              if (t >= 0) {
-                runTask(t, p, b, layers, qkv, ctx, project, post);
-                taskDone.set(t, 1);
+              if (runReadyTask(p)) {
                 spins = 0;
-              } else if (!pause(spins++, kernelDone)) {
+              } else if (!pause(spins++)) {
                 return;
               }
             }
@@ -612,12 +628,9 @@ public final class BertEncoder implements TransformerModel {
             }
           }
           for (int spins = 0; nextTask.get() < tasks; ) {
-            int t = takeTask(nextTask, taskDone, kernelDone, b, tasks);
-            if (t >= 0) {
-              runTask(t, p, b, layers, qkv, ctx, project, post);
-              taskDone.set(t, 1);
+            if (runReadyTask(p)) {
               spins = 0;
-            } else if (!pause(spins++, kernelDone)) {
+            } else if (!pause(spins++)) {
               return;
             }
           }
@@ -625,53 +638,54 @@ public final class BertEncoder implements TransformerModel {
           kernelDone.set(-1);
           throw e;
         }
-      });
-      mergeStats(layers - 1);
-    }
+      }
 
-    /** Claims the next task when what it needs of its sequence's last layer is done; else -1. */
-    private int takeTask(AtomicInteger nextTask, AtomicIntegerArray taskDone, AtomicInteger kernelDone,
-        int b, int tasks) {
-      int t = nextTask.get();
-      if (t >= tasks || kernelDone.get() < 0) {
-        return -1;
+      /**
+       * Claims and runs the next task when what it needs of its sequence's previous layer is done;
+       * false when there is none yet.
+       */
+      private boolean runReadyTask(int p) {
+        int t = nextTask.get();
+        if (t >= tasks || kernelDone.get() < 0) {
+          return false;
+        }
+        boolean ready = t < b || (serialKernel ? kernelDone.get() > t - b : taskDone.get(t - b) == 1);
+        if (!ready || !nextTask.compareAndSet(t, t + 1)) {
+          return false;
+        }
+        int l = t / b;
+        int s = t % b;
+        if (l > 0) {
+          for (int hd = 0; hd < heads; hd++) {
+            output(s * heads + hd, qkv, ctx);
+          }
+          post.run(l - 1, s);
+        }
+        if (l < layers) {
+          project.run(l, s);
+          for (int hd = 0; hd < heads; hd++) {
+            scores(s * heads + hd, qkv);
+          }
+          for (int hd = 0; !serialKernel && hd < heads; hd++) {
+            kernelRows(kernels[p], l, s * heads + hd);
+          }
+        }
+        taskDone.set(t, 1);
+        return true;
       }
-      boolean ready = t < b || (serialKernel ? kernelDone.get() > t - b : taskDone.get(t - b) == 1);
-      return ready && nextTask.compareAndSet(t, t + 1) ? t : -1;
-    }
 
-    private void runTask(int t, int p, int b, int layers, float[] qkv, float[] ctx, SequenceStep project,
-        SequenceStep post) {
-      int l = t / b;
-      int s = t % b;
-      if (l > 0) {
-        for (int hd = 0; hd < heads; hd++) {
-          output(s * heads + hd, qkv, ctx);
+      /** Waits a little; false once a thread has failed. */
+      private boolean pause(int spins) {
+        if (kernelDone.get() < 0) {
+          return false;
         }
-        post.run(l - 1, s);
-      }
-      if (l < layers) {
-        project.run(l, s);
-        for (int hd = 0; hd < heads; hd++) {
-          scores(s * heads + hd, qkv);
+        if (spins < 200) {
+          Thread.onSpinWait();
+        } else {
+          LockSupport.parkNanos(20_000);
         }
-        for (int hd = 0; !serialKernel && hd < heads; hd++) {
-          kernelRows(kernels[p], l, s * heads + hd);
-        }
+        return true;
       }
-    }
-
-    /** Waits a little; false once a thread has failed. */
-    private static boolean pause(int spins, AtomicInteger kernelDone) {
-      if (kernelDone.get() < 0) {
-        return false;
-      }
-      if (spins < 200) {
-        Thread.onSpinWait();
-      } else {
-        LockSupport.parkNanos(20_000);
-      }
-      return true;
     }
 
     private void mergeStats(int layer) {
