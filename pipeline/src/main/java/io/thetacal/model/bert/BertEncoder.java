@@ -14,6 +14,7 @@ import io.thetacal.model.SequenceOutput;
 import io.thetacal.model.TextTokenizer;
 import io.thetacal.model.TransformerModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -63,6 +64,8 @@ public final class BertEncoder implements TransformerModel {
   private final ForkJoinPool pool;
   /** Per layer: qkv, attnOut, ffnIn, ffnOut packed for {@link PackedGemm}, or nulls (BLAS). */
   private final PackedGemm[][] packed;
+  /** Whether every projection of every layer is packed (what the per-sequence dataflow needs). */
+  private final boolean allPacked;
   /** Buffers of finished forward passes, taken by the next ones (one per concurrent caller at most). */
   private final ConcurrentLinkedQueue<Workspace> idle = new ConcurrentLinkedQueue<>();
   /** Forward passes running now. */
@@ -125,6 +128,7 @@ public final class BertEncoder implements TransformerModel {
           PackedGemm.packOrNull(lw.attnOut(), h, h), PackedGemm.packOrNull(lw.ffnIn(), h, f),
           PackedGemm.packOrNull(lw.ffnOut(), f, h)};
     }
+    allPacked = Arrays.stream(packed).flatMap(Arrays::stream).allMatch(Objects::nonNull);
   }
 
   @Override
@@ -297,17 +301,6 @@ public final class BertEncoder implements TransformerModel {
     }
   }
 
-  private boolean allPacked() {
-    for (PackedGemm[] pl : packed) {
-      for (PackedGemm g : pl) {
-        if (g == null) {
-          return false;
-        }
-      }
-    }
-    return true;
-  }
-
   /** One step of one layer for one sequence. */
   private interface SequenceStep {
     void run(int layer, int sequence);
@@ -385,7 +378,7 @@ public final class BertEncoder implements TransformerModel {
       float[] ctxDense = outputError != null ? new float[total * h] : null;
       float[] x1 = ws.get(Workspace.X1, total * h);
       float[] inter = ws.get(Workspace.INTER, total * w.intermediateSize());
-      boolean dataflow = att.flowsPerSequence(ctxDense) && allPacked();
+      boolean dataflow = att.flowsPerSequence(ctxDense) && allPacked;
       if (dataflow) {
         att.runLayers(qkv, ctx,
             (l, s) -> packed[l][0].mulBias(len[s], x, start[s] * h, h, w.layers().get(l).qkvBias(), null, 0,
@@ -712,7 +705,7 @@ public final class BertEncoder implements TransformerModel {
       long[] mask = new long[(n + 63) >>> 6];
       AttentionStats st = kernel.stats();
       for (int i = 0; i < n; i++) {
-        java.util.Arrays.fill(mask, 0L);
+        Arrays.fill(mask, 0L);
         int off = blockOffset[bl] + i * n;
         residual[rowOffset[bl] + i] = (float) kernel.apply(layer, hd, s, i, scores, off, n, mask, 0,
             shadow, off);
