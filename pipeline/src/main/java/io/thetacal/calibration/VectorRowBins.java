@@ -12,9 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
  * distance to the double value has a bound ({@link #errorBound}) a few thousandths of a sub-bin wide. Where
  * the float value lies farther than that bound from every integer, both truncate alike; the lanes within it
  * (and NaN) are recomputed by the scalar path, so every result is exactly the scalar one. The truncation is
- * done in the float lanes (the value, clamped into [-1/2, top + 1/2], plus 2^23 rounds it to the nearest
+ * done in the float lanes (the value, clamped into [-1/4, top + 1/2], plus 2^23 rounds it to the nearest
  * integer in the low mantissa bits; one less where that rounded up), since conversions are not compiled to
- * vector instructions on every JDK.
+ * vector instructions on every JDK. The lower clamp is a quarter, not a half: below 2^23 the sum has
+ * half-integer steps, so a lane clamped to -1/2 would sit on a step and be sent to the scalar path, as
+ * every score below the histogram would.
  */
 final class VectorRowBins {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -61,7 +63,7 @@ final class VectorRowBins {
     int j = 0;
     for (int bound = F.loopBound(n); j < bound; j += F.length()) {
       FloatVector v = FloatVector.fromArray(F, a, off + j);
-      FloatVector s = v.sub(minF).mul(pf).max(-0.5f).min(top + 0.5f);
+      FloatVector s = v.sub(minF).mul(pf).max(-0.25f).min(top + 0.5f);
       FloatVector r = s.add(TWO23);
       FloatVector nearest = r.sub(TWO23);
       VectorMask<Float> unclear = s.sub(nearest).abs().compare(VectorOperators.GT, epsF).not();
@@ -91,7 +93,7 @@ final class VectorRowBins {
     float epsF = (float) eps;
     int j = 0;
     for (int bound = F.loopBound(n); j < bound; j += F.length()) {
-      FloatVector s = FloatVector.fromArray(F, a, off + j).sub(shiftF).mul(pf).max(-0.5f).min(bins + 0.5f);
+      FloatVector s = FloatVector.fromArray(F, a, off + j).sub(shiftF).mul(pf).max(-0.25f).min(bins + 0.5f);
       FloatVector r = s.add(TWO23);
       FloatVector nearest = r.sub(TWO23);
       VectorMask<Float> unclear = s.sub(nearest).abs().compare(VectorOperators.GT, epsF).not();
