@@ -22,6 +22,8 @@ final class VectorRowBins {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final float TWO23 = 0x1p23f;
   private static final int TWO23_BITS = Float.floatToRawIntBits(TWO23);
+  /** The lower clamp of the scaled value, off the half-integer steps of the rounding sum (class docs). */
+  private static final float LOWEST = -0.25f;
   private static final int SUB = 1 << RowBins.SUB_BITS;
   /** Error bounds from this sub-bin fraction on leave too many lanes to the scalar path: not used. */
   private static final double MAX_BOUND = 1.0 / 16;
@@ -63,7 +65,7 @@ final class VectorRowBins {
     int j = 0;
     for (int bound = F.loopBound(n); j < bound; j += F.length()) {
       FloatVector v = FloatVector.fromArray(F, a, off + j);
-      FloatVector s = v.sub(minF).mul(pf).max(-0.25f).min(top + 0.5f);
+      FloatVector s = v.sub(minF).mul(pf).max(LOWEST).min(top + 0.5f);
       FloatVector r = s.add(TWO23);
       FloatVector nearest = r.sub(TWO23);
       VectorMask<Float> unclear = s.sub(nearest).abs().compare(VectorOperators.GT, epsF).not();
@@ -93,7 +95,7 @@ final class VectorRowBins {
     float epsF = (float) eps;
     int j = 0;
     for (int bound = F.loopBound(n); j < bound; j += F.length()) {
-      FloatVector s = FloatVector.fromArray(F, a, off + j).sub(shiftF).mul(pf).max(-0.25f).min(bins + 0.5f);
+      FloatVector s = FloatVector.fromArray(F, a, off + j).sub(shiftF).mul(pf).max(LOWEST).min(bins + 0.5f);
       FloatVector r = s.add(TWO23);
       FloatVector nearest = r.sub(TWO23);
       VectorMask<Float> unclear = s.sub(nearest).abs().compare(VectorOperators.GT, epsF).not();
