@@ -77,7 +77,12 @@ public final class AttentionKernel {
     if (dense != null) {
       RowMath.scale(exps, inv, dense, denseOff, n);
     }
+    // exact top-k selects before the observer sees the row, which may then use the selection
+    AttentionMode.TopK topK = mode instanceof AttentionMode.TopK tk && n > tk.k() ? tk : null;
+    float kth = topK == null ? 0f : OrderStatistics.rthLargest(a, off, n, topK.k(), scratch);
     if (observer.enabled()) {
+      view.selectedK = topK == null ? 0 : topK.k();
+      view.selected = scratch;
       view.layer = layer;
       view.head = head;
       view.sequence = sequence;
@@ -93,8 +98,8 @@ public final class AttentionKernel {
     int kept;
     double residual = 0;
     boolean thresholded;
-    if (mode instanceof AttentionMode.TopK topK && n > topK.k()) {
-      kept = applyTopK(a, off, n, topK.k(), topK.renormalise(), inv, keptMask, maskBit);
+    if (topK != null) {
+      kept = applyTopK(a, off, n, topK.k(), kth, topK.renormalise(), inv, keptMask, maskBit);
       thresholded = true;
     } else if (mode instanceof AttentionMode.TopTheta tt && n > tt.k()) {
       thresholded = true;
@@ -199,12 +204,11 @@ public final class AttentionKernel {
   }
 
   /**
-   * Keeps the k largest scores; their weights are e_j / Σ_kept e when renormalised, else e_j · inv, the
-   * dense probabilities (as post-softmax Top-θ keeps them).
+   * Keeps the k largest scores, given t, the k-th largest; their weights are e_j / Σ_kept e when
+   * renormalised, else e_j · inv, the dense probabilities (as post-softmax Top-θ keeps them).
    */
-  private int applyTopK(float[] a, int off, int n, int k, boolean renormalise, float inv, long[] keptMask,
-      int maskBit) {
-    float t = OrderStatistics.rthLargest(a, off, n, k, scratch);
+  private int applyTopK(float[] a, int off, int n, int k, float t, boolean renormalise, float inv,
+      long[] keptMask, int maskBit) {
     int above = 0;
     for (int j = 0; j < n; j++) {
       above += a[off + j] > t ? 1 : 0;

@@ -15,6 +15,8 @@ public final class AttentionRow {
   int offset;
   float max;
   double denominator;
+  int selectedK;
+  float[] selected;
 
   public int layer() {
     return layer;
@@ -61,6 +63,23 @@ public final class AttentionRow {
   /** Σ_j e^{a_j - max}, the dense softmax denominator. */
   public double denominator() {
     return denominator;
+  }
+
+  /**
+   * The k of the exact top-k attention this row is about to get, or 0 when it gets none (any other mode,
+   * or k >= n). When k > 0, {@link #selected()} holds the row's scores rearranged by that selection.
+   */
+  public int selectedK() {
+    return selectedK;
+  }
+
+  /**
+   * With {@link #selectedK()} = k > 0: the row's n scores, rearranged so that {@code [n - k, n)} holds the
+   * k largest (the kept ones) and {@code [0, n - k)} the others; so the (k+1)-th largest score is the
+   * largest of the first part. Read only, and only valid when k > 0.
+   */
+  public float[] selected() {
+    return selected;
   }
 
   /** The dense softmax probability that score {@code a} of this row would get. */

@@ -447,7 +447,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       }
     }
     int[] code = codeOfScore;
-    if (!select) {
+    // a pass for one k whose attention kernel already selected that k's top-k from the row
+    boolean selected = select && kFirst == kLast && row.selectedK() == ks[kFirst];
+    if (!select || selected) {
       if (histogram) {
         RowBins.scoreCodes(a, off, n, histMin, binsPerUnit, selBins, code);
         for (int h = hFirst; h <= hLast; h++) {
@@ -456,6 +458,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
             hist[base + (code[j] >>> SUB_BITS)]++;
           }
         }
+      }
+      if (selected) {
+        recordSelected(row, kFirst, lhb, owner, doPre, doPost);
       }
       return;
     }
@@ -549,11 +554,8 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       t[ki] = selectInBin(at[i] - cnt[i], at[i], idx);
     }
     float m = row.max();
-    double d = row.denominator();
-    long dq = 0;
     long[] top = kTop;
     if (doPre) {
-      dq = Quantization.denominator(d);
       long[] suf = suffix;
       // the lowest bin's scores >= the lowest t to its end, so that only they need a mass
       int low = kBin[kLast];
@@ -589,6 +591,66 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
         top[ki] = mass + (ks[ki] - above) * tieMass;
       }
     }
+    record(row, kFirst, kLast, lhb, owner, doPre, doPost);
+  }
+
+  /**
+   * The order statistic and top-k mass of k index ki from the selection the attention kernel made for
+   * the row's exact top-k ({@link AttentionRow#selected}): the (k+1)-th largest score is the largest of
+   * those not kept, and the top-k mass is the sum of the kept scores' quantized masses. The same values
+   * as {@link #selectAndRecord} finds from the row alone.
+   */
+  private void recordSelected(AttentionRow row, int ki, int lhb, boolean owner, boolean doPre,
+      boolean doPost) {
+    float[] s = row.selected();
+    int n = row.n();
+    int k = ks[ki];
+    int rest = n - k;
+    // four running maxima, so that the comparisons do not wait on each other
+    float t0 = s[0];
+    float t1 = t0;
+    float t2 = t0;
+    float t3 = t0;
+    int p = 1;
+    for (; p + 3 < rest; p += 4) {
+      t0 = s[p] > t0 ? s[p] : t0;
+      t1 = s[p + 1] > t1 ? s[p + 1] : t1;
+      t2 = s[p + 2] > t2 ? s[p + 2] : t2;
+      t3 = s[p + 3] > t3 ? s[p + 3] : t3;
+    }
+    for (; p < rest; p++) {
+      t0 = s[p] > t0 ? s[p] : t0;
+    }
+    t0 = t1 > t0 ? t1 : t0;
+    t2 = t3 > t2 ? t3 : t2;
+    kValue[ki] = t2 > t0 ? t2 : t0;
+    if (doPre) {
+      long[] qs = massAt;
+      float m = row.max();
+      if (VECTOR) {
+        VectorMasses.masses(s, rest, n, m, shifted, qs);
+      } else {
+        for (int q = rest; q < n; q++) {
+          qs[q] = Quantization.mass(s[q], m);
+        }
+      }
+      long sum = 0;
+      for (int q = rest; q < n; q++) {
+        sum += qs[q];
+      }
+      kTop[ki] = sum;
+    }
+    record(row, ki, ki, lhb, owner, doPre, doPost);
+  }
+
+  /** Adds the order statistics and top-k masses of k indices kFirst .. kLast to their cells. */
+  private void record(AttentionRow row, int kFirst, int kLast, int lhb, boolean owner, boolean doPre,
+      boolean doPost) {
+    float[] t = kValue;
+    long[] top = kTop;
+    float m = row.max();
+    double d = row.denominator();
+    long dq = doPre ? Quantization.denominator(d) : 0;
     int layer = row.layer();
     int head = row.head();
     for (int ki = kFirst; ki <= kLast; ki++) {

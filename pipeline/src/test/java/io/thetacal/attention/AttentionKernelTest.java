@@ -146,6 +146,46 @@ class AttentionKernelTest {
     }
   }
 
+  /**
+   * A row about to get exact top-k shows the observer the kernel's selection: the k largest scores after
+   * the others, so that the (k+1)-th largest is the largest of the first n - k; rows of other modes, and
+   * rows no longer than k, show none.
+   */
+  @Test
+  void topKRowsShowTheObserverTheKernelsSelection() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    for (int trial = 0; trial < 300; trial++) {
+      int n = 1 + rnd.nextInt(200);
+      int k = 1 + rnd.nextInt(n + 2);
+      float[] row = new float[n];
+      for (int j = 0; j < n; j++) {
+        // every third row on a coarse grid, for ties across the kept boundary
+        row[j] = trial % 3 == 0 ? rnd.nextInt(4) : (float) (rnd.nextGaussian() * 4);
+      }
+      float[] sorted = row.clone();
+      Arrays.sort(sorted);
+      int[] seen = new int[1];
+      AttentionObserver check = r -> {
+        seen[0]++;
+        if (k >= n) {
+          assertEquals(0, r.selectedK(), "n = " + n + ", k = " + k);
+          return;
+        }
+        assertEquals(k, r.selectedK());
+        float[] lower = Arrays.copyOfRange(r.selected(), 0, n - k);
+        float[] kept = Arrays.copyOfRange(r.selected(), n - k, n);
+        Arrays.sort(lower);
+        Arrays.sort(kept);
+        assertArrayEquals(Arrays.copyOfRange(sorted, n - k, n), kept, "kept, n = " + n + ", k = " + k);
+        assertArrayEquals(Arrays.copyOfRange(sorted, 0, n - k), lower, "rest, n = " + n + ", k = " + k);
+      };
+      new AttentionKernel(AttentionMode.topK(k), check, null).apply(0, 0, 0, 0, row.clone(), 0, n, null, 0);
+      new AttentionKernel(AttentionMode.dense(), r -> assertEquals(0, r.selectedK()), null)
+          .apply(0, 0, 0, 0, row.clone(), 0, n, null, 0);
+      assertEquals(1, seen[0]);
+    }
+  }
+
   @Test
   void denseRowIsTheSoftmax() {
     double den = 1 + Math.exp(-1) + Math.exp(-1.5) + Math.exp(-3);

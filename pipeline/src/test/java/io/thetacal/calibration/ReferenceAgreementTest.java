@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.Placement;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -140,6 +141,30 @@ class ReferenceAgreementTest {
             + c.histogramBins() + " bins on [" + c.histogramMin() + ", " + c.histogramMax() + "]");
       }
       assertEquals(state, tac, "per-k observers with " + c.histogramBins() + " bins");
+    }
+  }
+
+  /**
+   * A top-k-at-calibration pass takes each row's (k+1)-th largest score and top-k mass from the selection
+   * its attention kernel made for that k; the state is bitwise the one the same rows give through a dense
+   * kernel, where the state selects from the row alone (ties, constant rows, rows of every length, both
+   * placements' passes, with and without histograms).
+   */
+  @Test
+  void topKPassesUsingTheKernelsSelectionGiveTheSameState() {
+    List<SyntheticRows.Row> rows = SyntheticRows.generate(7L, GEOMETRY, 40, 700);
+    for (CalibrationConfig c : List.of(CONFIG, CONFIG.withHistogram(-16, 48, 0))) {
+      CalibrationState fromKernel = new CalibrationState(GEOMETRY, c);
+      CalibrationState fromRows = new CalibrationState(GEOMETRY, c);
+      for (int k : c.kGrid()) {
+        for (Placement p : c.placements()) {
+          SyntheticRows.feed(rows, AttentionMode.topK(k, p), fromKernel.observerForK(k, p));
+          SyntheticRows.feed(rows, fromRows.observerForK(k, p));
+        }
+      }
+      assertEquals(fromRows, fromKernel, c.histogramBins() + " bins");
+      assertEquals(SyntheticRows.state(GEOMETRY, c, rows), fromKernel, "all-k state, " + c.histogramBins()
+          + " bins");
     }
   }
 

@@ -58,12 +58,17 @@ final class SyntheticRows {
 
   /** Feeds rows to observers through a dense kernel, one kernel call per row. */
   static void feed(List<Row> rows, AttentionObserver... observers) {
+    feed(rows, AttentionMode.dense(), observers);
+  }
+
+  /** Feeds rows to observers through a kernel of the given mode, one kernel call per row. */
+  static void feed(List<Row> rows, AttentionMode mode, AttentionObserver... observers) {
     AttentionObserver all = row -> {
       for (AttentionObserver o : observers) {
         o.onRow(row);
       }
     };
-    AttentionKernel kernel = new AttentionKernel(AttentionMode.dense(), all, null);
+    AttentionKernel kernel = new AttentionKernel(mode, all, null);
     for (Row r : rows) {
       float[] a = r.scores().clone();
       kernel.apply(r.layer(), r.head(), 0, r.index(), a, 0, a.length, null, 0);
