@@ -348,7 +348,9 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
    * An observer for top-k at calibration (TAC): the forward pass for one k of the grid runs every layer
    * with exact top-k, and each captured row updates only that k's statistics. Row counts and score
    * histograms are updated by the observer of the grid's first k only, so that running one pass per k
-   * counts every row once.
+   * counts every row once. Where the kernel shows its top-k selection of the row
+   * ({@link AttentionRow#selectedK()} = k), the observer reads t_row(k) and the top-k mass from it instead
+   * of selecting again (the same values).
    *
    * @throws IllegalArgumentException when k is not in the grid
    */
