@@ -79,7 +79,7 @@ public final class AttentionKernel {
     }
     // exact top-k selects before the observer sees the row, which may then use the selection
     AttentionMode.TopK topK = mode instanceof AttentionMode.TopK tk && n > tk.k() ? tk : null;
-    float kth = topK == null ? 0f : OrderStatistics.rthLargest(a, off, n, topK.k(), scratch);
+    float kth = topK == null ? 0f : OrderStatistics.selectTopK(a, off, n, topK.k(), scratch);
     if (observer.enabled()) {
       view.selectedK = topK == null ? 0 : topK.k();
       view.selected = scratch;
@@ -204,26 +204,35 @@ public final class AttentionKernel {
   }
 
   /**
-   * Keeps the k largest scores, given t, the k-th largest; their weights are e_j / Σ_kept e when
-   * renormalised, else e_j · inv, the dense probabilities (as post-softmax Top-θ keeps them).
+   * Keeps the k largest scores, given t, the k-th largest, and the row's selection in {@link #scratch}
+   * ({@link OrderStatistics#selectTopK}); their weights are e_j / Σ_kept e when renormalised, else
+   * e_j · inv, the dense probabilities (as post-softmax Top-θ keeps them).
    */
   private int applyTopK(float[] a, int off, int n, int k, float t, boolean renormalise, float inv,
       long[] keptMask, int maskBit) {
-    int above = 0;
-    for (int j = 0; j < n; j++) {
-      above += a[off + j] > t ? 1 : 0;
-    }
-    // the kept keys in ascending position, without branches on the scores: every score above t, then
-    // the first ties of t
-    int tiesLeft = k - above;
+    // the kept keys in ascending position, without branches on the scores
     int[] at = keptAt;
     int c = 0;
-    for (int j = 0; j < n; j++) {
-      float v = a[off + j];
-      boolean tie = v == t && tiesLeft > 0;
-      tiesLeft -= tie ? 1 : 0;
-      at[c] = j;
-      c += v > t | tie ? 1 : 0;
+    if (scratch[n - k - 1] < t) {
+      // no tie of t outside the k largest: they are exactly the scores >= t
+      for (int j = 0; j < n; j++) {
+        at[c] = j;
+        c += a[off + j] >= t ? 1 : 0;
+      }
+    } else {
+      // every score above t (all among the k largest), then the first ties of t
+      int above = 0;
+      for (int p = n - k; p < n; p++) {
+        above += scratch[p] > t ? 1 : 0;
+      }
+      int tiesLeft = k - above;
+      for (int j = 0; j < n; j++) {
+        float v = a[off + j];
+        boolean tie = v == t && tiesLeft > 0;
+        tiesLeft -= tie ? 1 : 0;
+        at[c] = j;
+        c += v > t | tie ? 1 : 0;
+      }
     }
     double keptMass = 0;
     for (int i = 0; i < c; i++) {

@@ -75,8 +75,8 @@ public final class AttentionRow {
 
   /**
    * With {@link #selectedK()} = k > 0: the row's n scores, rearranged so that {@code [n - k, n)} holds the
-   * k largest (the kept ones) and {@code [0, n - k)} the others; so the (k+1)-th largest score is the
-   * largest of the first part. Read only, and only valid when k > 0.
+   * k largest (the kept ones), {@code [n - k - 1]} the (k+1)-th largest, and {@code [0, n - k - 1)} the
+   * others. Read only, and only valid when k > 0.
    */
   public float[] selected() {
     return selected;

@@ -9,15 +9,22 @@ public final class OrderStatistics {
   }
 
   /**
-   * The r-th largest value (r = 1 is the max) of {@code src[off .. off + n)}. {@code scratch} must hold at
-   * least n floats; its content is overwritten. Values must not be NaN.
+   * The k-th largest value of {@code src[off .. off + n)}, for 0 < k < n, with the row copied into
+   * {@code scratch} (at least n floats) and rearranged for exact top-k: {@code scratch[n - k .. n)} holds
+   * the k largest values, {@code scratch[n - k - 1]} the (k+1)-th largest, and everything before it is
+   * no larger. Values must not be NaN.
    */
-  public static float rthLargest(float[] src, int off, int n, int r, float[] scratch) {
-    if (r < 1 || r > n) {
-      throw new IllegalArgumentException("rank " + r + " is outside 1.." + n);
+  public static float selectTopK(float[] src, int off, int n, int k, float[] scratch) {
+    if (k < 1 || k >= n) {
+      throw new IllegalArgumentException("k " + k + " is outside 1.." + (n - 1));
     }
     System.arraycopy(src, off, scratch, 0, n);
-    return selectInPlace(scratch, 0, n, n - r);
+    selectInPlace(scratch, 0, n, n - k - 1);
+    float t = scratch[n - k];
+    for (int p = n - k + 1; p < n; p++) {
+      t = Math.min(t, scratch[p]);
+    }
+    return t;
   }
 
   /**

@@ -598,34 +598,16 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
 
   /**
    * The order statistic and top-k mass of k index ki from the selection the attention kernel made for
-   * the row's exact top-k ({@link AttentionRow#selected}): the (k+1)-th largest score is the largest of
-   * those not kept, and the top-k mass is the sum of the kept scores' quantized masses. The same values
-   * as {@link #selectAndRecord} finds from the row alone.
+   * the row's exact top-k ({@link AttentionRow#selected}): the (k+1)-th largest score, and the top-k mass
+   * as the sum of the kept scores' quantized masses. The same values as {@link #selectAndRecord} finds
+   * from the row alone.
    */
   private void recordSelected(AttentionRow row, int ki, int lhb, boolean owner, boolean doPre,
       boolean doPost) {
     float[] s = row.selected();
     int n = row.n();
-    int k = ks[ki];
-    int rest = n - k;
-    // four running maxima, so that the comparisons do not wait on each other
-    float t0 = s[0];
-    float t1 = t0;
-    float t2 = t0;
-    float t3 = t0;
-    int p = 1;
-    for (; p + 3 < rest; p += 4) {
-      t0 = s[p] > t0 ? s[p] : t0;
-      t1 = s[p + 1] > t1 ? s[p + 1] : t1;
-      t2 = s[p + 2] > t2 ? s[p + 2] : t2;
-      t3 = s[p + 3] > t3 ? s[p + 3] : t3;
-    }
-    for (; p < rest; p++) {
-      t0 = s[p] > t0 ? s[p] : t0;
-    }
-    t0 = t1 > t0 ? t1 : t0;
-    t2 = t3 > t2 ? t3 : t2;
-    kValue[ki] = t2 > t0 ? t2 : t0;
+    int rest = n - ks[ki];
+    kValue[ki] = s[rest - 1];
     if (doPre) {
       long[] qs = massAt;
       float m = row.max();

@@ -148,8 +148,8 @@ class AttentionKernelTest {
 
   /**
    * A row about to get exact top-k shows the observer the kernel's selection: the k largest scores after
-   * the others, so that the (k+1)-th largest is the largest of the first n - k; rows of other modes, and
-   * rows no longer than k, show none.
+   * the others, the (k+1)-th largest just before them; rows of other modes, and rows no longer than k,
+   * show none.
    */
   @Test
   void topKRowsShowTheObserverTheKernelsSelection() {
@@ -172,6 +172,7 @@ class AttentionKernelTest {
           return;
         }
         assertEquals(k, r.selectedK());
+        assertEquals(sorted[n - k - 1], r.selected()[n - k - 1], "(k+1)-th largest, n = " + n + ", k = " + k);
         float[] lower = Arrays.copyOfRange(r.selected(), 0, n - k);
         float[] kept = Arrays.copyOfRange(r.selected(), n - k, n);
         Arrays.sort(lower);

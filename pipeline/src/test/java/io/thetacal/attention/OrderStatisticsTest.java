@@ -1,6 +1,8 @@
 package io.thetacal.attention;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -44,10 +46,10 @@ class OrderStatisticsTest {
   }
 
   @Test
-  void rthLargestIsTheRthValueFromTheTopAndLeavesTheRowAsItWas() {
+  void selectTopKReturnsTheKthLargestAndLaysOutTheKLargestAboveTheNextOneAndLeavesTheRowAsItWas() {
     SplittableRandom rnd = new SplittableRandom(11);
     for (int trial = 0; trial < 500; trial++) {
-      int n = 1 + rnd.nextInt(300);
+      int n = 2 + rnd.nextInt(300);
       float[] row = new float[n + 3];
       for (int i = 0; i < row.length; i++) {
         row[i] = trial % 3 == 0 ? rnd.nextInt(4) : (float) rnd.nextGaussian();
@@ -55,9 +57,19 @@ class OrderStatisticsTest {
       float[] before = row.clone();
       float[] sorted = Arrays.copyOfRange(row, 2, 2 + n);
       Arrays.sort(sorted);
-      int r = 1 + rnd.nextInt(n);
-      assertEquals(sorted[n - r], OrderStatistics.rthLargest(row, 2, n, r, new float[n]), "trial " + trial);
+      int k = 1 + rnd.nextInt(n - 1);
+      float[] scratch = new float[n + 5];
+      assertEquals(sorted[n - k], OrderStatistics.selectTopK(row, 2, n, k, scratch), "trial " + trial);
       assertTrue(Arrays.equals(before, row), "the row itself is not reordered");
+      assertEquals(sorted[n - k - 1], scratch[n - k - 1], "the (k+1)-th largest, trial " + trial);
+      float[] top = Arrays.copyOfRange(scratch, n - k, n);
+      float[] rest = Arrays.copyOfRange(scratch, 0, n - k - 1);
+      Arrays.sort(top);
+      Arrays.sort(rest);
+      assertArrayEquals(Arrays.copyOfRange(sorted, n - k, n), top, "the k largest, trial " + trial);
+      assertArrayEquals(Arrays.copyOfRange(sorted, 0, n - k - 1), rest, "the others, trial " + trial);
     }
+    assertThrows(IllegalArgumentException.class, () -> OrderStatistics.selectTopK(new float[4], 0, 4, 4,
+        new float[4]));
   }
 }
