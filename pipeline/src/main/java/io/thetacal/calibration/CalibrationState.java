@@ -565,13 +565,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       long sum = 0;
       suf[n] = 0;
       long[] qs = massAt;
-      if (VECTOR) {
-        VectorMasses.masses(s, from, n, m, shifted, qs);
-      } else {
-        for (int p = from; p < n; p++) {
-          qs[p] = Quantization.mass(s[p], m);
-        }
-      }
+      masses(s, from, n, m);
       for (int p = n - 1; p >= from; p--) {
         sum += qs[p];
         suf[p] = sum;
@@ -610,14 +604,7 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
     kValue[ki] = s[rest - 1];
     if (doPre) {
       long[] qs = massAt;
-      float m = row.max();
-      if (VECTOR) {
-        VectorMasses.masses(s, rest, n, m, shifted, qs);
-      } else {
-        for (int q = rest; q < n; q++) {
-          qs[q] = Quantization.mass(s[q], m);
-        }
-      }
+      masses(s, rest, n, row.max());
       long sum = 0;
       for (int q = rest; q < n; q++) {
         sum += qs[q];
@@ -625,6 +612,17 @@ public final class CalibrationState implements AttentionObserver, java.io.Serial
       kTop[ki] = sum;
     }
     record(row, ki, ki, lhb, owner, doPre, doPost);
+  }
+
+  /** {@link #massAt}[p] = {@link Quantization#mass}(s[p], max) for p in [from, to). */
+  private void masses(float[] s, int from, int to, float max) {
+    if (VECTOR) {
+      VectorMasses.masses(s, from, to, max, shifted, massAt);
+    } else {
+      for (int p = from; p < to; p++) {
+        massAt[p] = Quantization.mass(s[p], max);
+      }
+    }
   }
 
   /** Adds the order statistics and top-k masses of k indices kFirst .. kLast to their cells. */
