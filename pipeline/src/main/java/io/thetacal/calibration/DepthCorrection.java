@@ -162,7 +162,7 @@ public record DepthCorrection(int sequences, int iterations, List<Integer> kGrid
             m.counts[h + (x < 0 ? 0 : x >= BINS ? BINS + 1 : (int) x + 1)]++;
           }
         };
-        model.forward(new ForwardRequest(batch, AttentionMode.topTheta(table, k), margins, false, false));
+        model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.topTheta(table, k), margins));
       }
       return m;
     }

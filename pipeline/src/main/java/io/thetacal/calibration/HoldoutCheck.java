@@ -29,8 +29,8 @@ public final class HoldoutCheck {
       List<int[]> batch) {
     Map<Integer, AttentionStats> byK = new TreeMap<>();
     for (int k : table.kGrid()) {
-      byK.put(k, model.forward(new ForwardRequest(batch, AttentionMode.topTheta(table, k), null, false,
-          false)).stats());
+      byK.put(k, model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.topTheta(table, k), null))
+          .stats());
     }
     return byK;
   }

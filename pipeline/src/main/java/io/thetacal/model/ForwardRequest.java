@@ -16,19 +16,44 @@ import java.util.Objects;
  * @param wantAttentionError whether every layer also computes dense attention from the same layer input
  *     and measures the sparse attention output against it ({@link ForwardResult#attentionError()});
  *     this costs a second weights-times-V product per layer
+ * @param wantOutputs whether the pass computes the model's outputs (pooled embeddings, hidden states,
+ *     logits); without them the last layer stops after its attention kernel, which is all that capture
+ *     and statistics passes need: observers, kept counts and V-row counts are the same, and the last
+ *     layer's attention output and feed-forward block are not computed. The sequences' outputs are then
+ *     null except their lengths.
  */
 public record ForwardRequest(List<int[]> sequences, AttentionMode mode, AttentionObserver observer,
-    boolean wantHidden, boolean wantLogits, boolean wantAttentionError) {
+    boolean wantHidden, boolean wantLogits, boolean wantAttentionError, boolean wantOutputs) {
   public ForwardRequest {
     sequences = List.copyOf(sequences);
     Objects.requireNonNull(mode, "mode");
     observer = observer == null ? AttentionObserver.NONE : observer;
+    if (!wantOutputs && (wantHidden || wantLogits || wantAttentionError)) {
+      throw new IllegalArgumentException("a request without outputs (wantOutputs = false) cannot ask for "
+          + (wantHidden ? "hidden states" : wantLogits ? "logits" : "the attention output error")
+          + ": they are outputs of the layers it skips");
+    }
   }
 
-  /** A request without the per-layer attention output error. */
+  /** A request with the model's outputs. */
+  public ForwardRequest(List<int[]> sequences, AttentionMode mode, AttentionObserver observer,
+      boolean wantHidden, boolean wantLogits, boolean wantAttentionError) {
+    this(sequences, mode, observer, wantHidden, wantLogits, wantAttentionError, true);
+  }
+
+  /** A request with the model's outputs, without the per-layer attention output error. */
   public ForwardRequest(List<int[]> sequences, AttentionMode mode, AttentionObserver observer,
       boolean wantHidden, boolean wantLogits) {
     this(sequences, mode, observer, wantHidden, wantLogits, false);
+  }
+
+  /**
+   * A pass for its attention rows and counts only: the observer sees every row and the result carries
+   * the kept and V-row counts, but no outputs are computed ({@link #wantOutputs}).
+   */
+  public static ForwardRequest attentionOnly(List<int[]> sequences, AttentionMode mode,
+      AttentionObserver observer) {
+    return new ForwardRequest(sequences, mode, observer, false, false, false, false);
   }
 
   /** Dense attention, no capture, pooled outputs and logits. */
@@ -37,22 +62,27 @@ public record ForwardRequest(List<int[]> sequences, AttentionMode mode, Attentio
   }
 
   public ForwardRequest withMode(AttentionMode m) {
-    return new ForwardRequest(sequences, m, observer, wantHidden, wantLogits, wantAttentionError);
+    return new ForwardRequest(sequences, m, observer, wantHidden, wantLogits, wantAttentionError,
+        wantOutputs);
   }
 
   public ForwardRequest withObserver(AttentionObserver o) {
-    return new ForwardRequest(sequences, mode, o, wantHidden, wantLogits, wantAttentionError);
+    return new ForwardRequest(sequences, mode, o, wantHidden, wantLogits, wantAttentionError, wantOutputs);
   }
 
   public ForwardRequest withHidden(boolean on) {
-    return new ForwardRequest(sequences, mode, observer, on, wantLogits, wantAttentionError);
+    return new ForwardRequest(sequences, mode, observer, on, wantLogits, wantAttentionError, wantOutputs);
   }
 
   public ForwardRequest withLogits(boolean on) {
-    return new ForwardRequest(sequences, mode, observer, wantHidden, on, wantAttentionError);
+    return new ForwardRequest(sequences, mode, observer, wantHidden, on, wantAttentionError, wantOutputs);
+  }
+
+  public ForwardRequest withOutputs(boolean on) {
+    return new ForwardRequest(sequences, mode, observer, wantHidden, wantLogits, wantAttentionError, on);
   }
 
   public ForwardRequest withAttentionError(boolean on) {
-    return new ForwardRequest(sequences, mode, observer, wantHidden, wantLogits, on);
+    return new ForwardRequest(sequences, mode, observer, wantHidden, wantLogits, on, wantOutputs);
   }
 }

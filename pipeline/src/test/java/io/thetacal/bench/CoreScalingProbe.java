@@ -178,8 +178,7 @@ public final class CoreScalingProbe {
           if (k >= len && k != cc.kGrid().get(0)) {
             continue;
           }
-          model.forward(new ForwardRequest(b, AttentionMode.topK(k, p), state.observerForK(k, p), false,
-              false));
+          model.forward(ForwardRequest.attentionOnly(b, AttentionMode.topK(k, p), state.observerForK(k, p)));
         }
       }
       tokens += 8L * len;

@@ -23,9 +23,10 @@ import java.util.SplittableRandom;
 /**
  * Encoder side of the benchmark harness on all-MiniLM-L6-v2 at batch 8 × 128 tokens, plain Java, no
  * Spark: the machine's SGEMM peak (one thread, and both cores at once), the forward pass's achieved
- * GFLOP/s against it, calibrate throughput (forward with a {@link CalibrationState} as observer) against
- * plain forward throughput, both for one dense pass with every k and for the job's default top-k passes
- * (top-k at calibration: one pass per placement and k, each with its k's observer), and the cost curve
+ * GFLOP/s against it, calibrate throughput (passes as the calibrate job runs them: attention only, with a
+ * {@link CalibrationState} as observer) against plain forward throughput, and the same passes without the
+ * observer (the statistics' own share), both for one dense pass with every k and for the job's default
+ * top-k passes (top-k at calibration: one pass per placement and k, each with its k's observer), and the cost curve
  * over 1, 2, 4, 8 × a corpus of 8 sequences. Every measurement runs once per round, rounds interleave
  * them, so ratios compare runs under the same load.
  * Arguments: output markdown, rounds, and {@code memory} to measure peak heap of one calibration instead.
@@ -90,22 +91,26 @@ public final class EncoderCalibrationBenchmark {
         batches.add(corpus.subList(i, i + BATCH));
       }
       ForwardRequest plain = ForwardRequest.of(batches.get(0));
+      ForwardRequest attentionOnly = ForwardRequest.attentionOnly(batches.get(0), AttentionMode.dense(), null);
       CalibrationState shared = new CalibrationState(geometry, cc);
-      ForwardRequest calib = new ForwardRequest(batches.get(0), AttentionMode.dense(), shared, false, false);
+      ForwardRequest calib = attentionOnly.withObserver(shared);
       // the calibrate job's default: top-k at calibration, one pass per placement and k below the length
       CalibrationState tacState = new CalibrationState(geometry, cc);
       List<ForwardRequest> tacPlain = new ArrayList<>();
+      List<ForwardRequest> tacOnly = new ArrayList<>();
       List<ForwardRequest> tacCalib = new ArrayList<>();
       for (int k : cc.kGrid()) {
         for (Placement p : cc.placements()) {
           if (k < TOKENS) {
-            tacPlain.add(new ForwardRequest(batches.get(0), AttentionMode.topK(k, p), null, false, false));
-            tacCalib.add(new ForwardRequest(batches.get(0), AttentionMode.topK(k, p), tacState.observerForK(k, p),
-                false, false));
+            tacPlain.add(ForwardRequest.of(batches.get(0)).withMode(AttentionMode.topK(k, p)));
+            tacOnly.add(ForwardRequest.attentionOnly(batches.get(0), AttentionMode.topK(k, p), null));
+            tacCalib.add(ForwardRequest.attentionOnly(batches.get(0), AttentionMode.topK(k, p),
+                tacState.observerForK(k, p)));
           }
         }
       }
       Bench.Body tacPlainRun = () -> tacPlain.forEach(model::forward);
+      Bench.Body tacOnlyRun = () -> tacOnly.forEach(model::forward);
       Bench.Body tacCalibRun = () -> tacCalib.forEach(model::forward);
       // FFN width of MiniLM: 4 × hidden.
       double flops = encoderFlops(info.numLayers(), info.hiddenSize(), 4 * info.hiddenSize(), BATCH, TOKENS);
@@ -143,8 +148,10 @@ public final class EncoderCalibrationBenchmark {
         peak1.run();
         peak2.run();
         model.forward(plain);
+        model.forward(attentionOnly);
         model.forward(calib);
         tacPlainRun.run();
+        tacOnlyRun.run();
         tacCalibRun.run();
       }
       java.lang.management.ThreadMXBean threadsBean = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -154,10 +161,12 @@ public final class EncoderCalibrationBenchmark {
       double[] p2 = new double[rounds];
       double[] fwd = new double[rounds];
       double[] fwdCpu = new double[rounds];
+      double[] only = new double[rounds];
       double[] cal = new double[rounds];
       double[] calCpu = new double[rounds];
       double[] eff = new double[rounds];
       double[] tacFwd = new double[rounds];
+      double[] tacOnlyWall = new double[rounds];
       double[] tacCal = new double[rounds];
       double[] tacFwdCpu = new double[rounds];
       double[] tacCalCpu = new double[rounds];
@@ -178,25 +187,28 @@ public final class EncoderCalibrationBenchmark {
         p1cpu[r] = peakFlops / 1e9 / best1cpu;
         p1[r] = peakFlops / 1e9 / best1;
         p2[r] = 2 * peakFlops / 1e9 / best2;
-        // plain and calibrate alternate, order flipped every round
-        double[][] dense = alternate(() -> model.forward(plain), () -> model.forward(calib), reps, r);
+        // plain, attention-only and calibrate passes alternate, order rotated every time
+        double[][] dense = alternate(reps, r, () -> model.forward(plain), () -> model.forward(attentionOnly),
+            () -> model.forward(calib));
         fwd[r] = dense[0][0];
         fwdCpu[r] = dense[0][1];
-        cal[r] = dense[1][0];
-        calCpu[r] = dense[1][1];
+        only[r] = dense[1][0];
+        cal[r] = dense[2][0];
+        calCpu[r] = dense[2][1];
         eff[r] = flops / 1e9 / fwd[r] / p2[r];
         effCpu[r] = flops / 1e9 / fwdCpu[r] / p1cpu[r];
-        double[][] tac = alternate(tacPlainRun, tacCalibRun, reps, r);
+        double[][] tac = alternate(reps, r, tacPlainRun, tacOnlyRun, tacCalibRun);
         tacFwd[r] = tac[0][0] / tacPlain.size();
         tacFwdCpu[r] = tac[0][1] / tacPlain.size();
-        tacCal[r] = tac[1][0] / tacPlain.size();
-        tacCalCpu[r] = tac[1][1] / tacPlain.size();
+        tacOnlyWall[r] = tac[1][0] / tacPlain.size();
+        tacCal[r] = tac[2][0] / tacPlain.size();
+        tacCalCpu[r] = tac[2][1] / tacPlain.size();
         for (int s = 0; s < scales.length; s++) {
           int m = scales[s];
           CalibrationState st = new CalibrationState(geometry, cc);
           curve[s][r] = Bench.time(() -> {
             for (int i = 0; i < m; i++) {
-              model.forward(new ForwardRequest(batches.get(i), AttentionMode.dense(), st, false, false));
+              model.forward(ForwardRequest.attentionOnly(batches.get(i), AttentionMode.dense(), st));
             }
           }).wall();
         }
@@ -210,8 +222,9 @@ public final class EncoderCalibrationBenchmark {
       md.append(f("Model %s (%d layers × %d heads, hidden %d), batch %d × %d tokens of real English text, "
           + "dense attention; calibration config: the calibrate job's defaults (k grid %s, pre- and "
           + "post-softmax, %d-bin histograms), state %d bytes. %d rounds; in each, the SGEMM peak "
-          + "(best of 2), then plain forward and calibrate forward alternating %d times, then the same for "
-          + "the job's default top-k passes without and with their observers (order flipped per round; the "
+          + "(best of 2), then a plain forward, the same pass as the calibrate job runs it (attention only: the "
+          + "last layer stops after its attention kernel) without and with the observer, alternating %d "
+          + "times; then the same three for the job's default top-k passes (order rotated each time; the "
           + "round keeps the medians), then the cost curve. 1-minute load average at the "
           + "start of each round: %s.%n%n",
           info.id(), info.numLayers(), info.numHeads(), info.hiddenSize(), BATCH, TOKENS, cc.kGrid(),
@@ -225,7 +238,9 @@ public final class EncoderCalibrationBenchmark {
           peak2s.fmt("%.1f")));
       md.append(f("| plain forward (capture off) | %s tokens/s, CPU %s ms/batch |%n",
           Bench.Stat.of(inv(fwd, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(fwdCpu, 1e3)).fmt("%.0f")));
-      md.append(f("| calibrate forward (CalibrationState observer) | %s tokens/s, CPU %s ms/batch |%n",
+      md.append(f("| attention-only pass, no observer | %s tokens/s |%n",
+          Bench.Stat.of(inv(only, tokens)).fmt("%.0f")));
+      md.append(f("| calibrate forward (attention only, CalibrationState observer: as the job runs it) | %s tokens/s, CPU %s ms/batch |%n",
           Bench.Stat.of(inv(cal, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(calCpu, 1e3)).fmt("%.0f")));
       md.append(f("| forward achieved GFLOP/s (%.1f GFLOP per batch) | %s GFLOP/s |%n", flops / 1e9,
           Bench.Stat.of(inv(fwd, flops / 1e9)).fmt("%.1f")));
@@ -239,15 +254,21 @@ public final class EncoderCalibrationBenchmark {
           Bench.Stat.of(Bench.scale(ratioMinusOne(cal, fwd), 100)).fmt("%.1f")));
       md.append(f("| **calibrate overhead, dense pass with every k, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(ratioMinusOne(calCpu, fwdCpu), 100)).fmt("%.1f")));
-      md.append(f("| top-k pass of the job's default (top-k at calibration; %d passes: k < %d × both placements), no observer | %s tokens/s per pass, CPU %s ms/pass |%n",
+      md.append(f("| the statistics alone, dense pass with every k, wall: calibrate time / attention-only time − 1 | %s %% |%n",
+          Bench.Stat.of(Bench.scale(ratioMinusOne(cal, only), 100)).fmt("%.1f")));
+      md.append(f("| top-k pass of the job's default (top-k at calibration; %d passes: k < %d × both placements), plain forward, no observer | %s tokens/s per pass, CPU %s ms/pass |%n",
           tacPlain.size(), TOKENS, Bench.Stat.of(inv(tacFwd, tokens)).fmt("%.0f"),
           Bench.Stat.of(Bench.scale(tacFwdCpu, 1e3)).fmt("%.0f")));
-      md.append(f("| the same passes, each with its k's CalibrationState observer | %s tokens/s per pass, CPU %s ms/pass |%n",
+      md.append(f("| the same passes, attention only, no observer | %s tokens/s per pass |%n",
+          Bench.Stat.of(inv(tacOnlyWall, tokens)).fmt("%.0f")));
+      md.append(f("| the same passes as the job runs them: attention only, each with its k's CalibrationState observer | %s tokens/s per pass, CPU %s ms/pass |%n",
           Bench.Stat.of(inv(tacCal, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(tacCalCpu, 1e3)).fmt("%.0f")));
-      md.append(f("| **calibrate overhead, the job's default top-k passes, wall: with observer / without − 1** (goal ≤ 10 %%) | **%s %%** |%n",
+      md.append(f("| **calibrate overhead, the job's default top-k passes, wall: as the job runs them / plain − 1** (goal ≤ 10 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(ratioMinusOne(tacCal, tacFwd), 100)).fmt("%.1f")));
       md.append(f("| **calibrate overhead, the job's default top-k passes, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(ratioMinusOne(tacCalCpu, tacFwdCpu), 100)).fmt("%.1f")));
+      md.append(f("| the statistics alone, top-k passes, wall: with observer / attention only without − 1 | %s %% |%n",
+          Bench.Stat.of(Bench.scale(ratioMinusOne(tacCal, tacOnlyWall), 100)).fmt("%.1f")));
       md.append("\nCost curve (fresh state per point; time is the whole calibration of m batches):\n\n");
       md.append("| corpus | sequences | tokens | calibration time, s | tokens/s | state bytes |\n|---|---:|---:|---|---:|---:|\n");
       double[] xs = new double[scales.length];
@@ -280,7 +301,7 @@ public final class EncoderCalibrationBenchmark {
       CalibrationState st = new CalibrationState(CalibrationGeometry.of(model.info()), jobConfig());
       PeakHeap.resetPoolPeaks();
       for (int i = 0; i < corpus.size(); i += BATCH) {
-        model.forward(new ForwardRequest(corpus.subList(i, i + BATCH), AttentionMode.dense(), st, false, false));
+        model.forward(ForwardRequest.attentionOnly(corpus.subList(i, i + BATCH), AttentionMode.dense(), st));
       }
       Bench.write(out, f("| %s, calibration of %d × %d tokens (batch %d), state %d bytes | %.0f | %.0f | %.0f | %.0f | %s |%n",
           model.info().id(), corpus.size(), TOKENS, BATCH, st.sizeBytes(), modelBytes / 1e6,
@@ -290,23 +311,26 @@ public final class EncoderCalibrationBenchmark {
   }
 
   /**
-   * Times a and b alternately, reps times each (a first in even rounds of {@code round + i}), and returns
-   * the medians {{wall a, CPU a}, {wall b, CPU b}} in seconds.
+   * Times the bodies in turn, reps times each, the order rotated by one from each turn to the next
+   * ({@code round + i}), and returns the medians {wall, CPU} in seconds of each body.
    */
-  private static double[][] alternate(Bench.Body a, Bench.Body b, int reps, int round) throws Exception {
-    double[][] wall = new double[2][reps];
-    double[][] cpu = new double[2][reps];
+  private static double[][] alternate(int reps, int round, Bench.Body... bodies) throws Exception {
+    int v = bodies.length;
+    double[][] wall = new double[v][reps];
+    double[][] cpu = new double[v][reps];
     for (int i = 0; i < reps; i++) {
-      boolean aFirst = (round + i) % 2 == 0;
-      for (int j = 0; j < 2; j++) {
-        int which = aFirst ? j : 1 - j;
-        Bench.Timing t = Bench.time(which == 0 ? a : b);
+      for (int j = 0; j < v; j++) {
+        int which = (round + i + j) % v;
+        Bench.Timing t = Bench.time(bodies[which]);
         wall[which][i] = t.wall();
         cpu[which][i] = t.cpu();
       }
     }
-    return new double[][] {{Bench.Stat.of(wall[0]).median(), Bench.Stat.of(cpu[0]).median()},
-        {Bench.Stat.of(wall[1]).median(), Bench.Stat.of(cpu[1]).median()}};
+    double[][] medians = new double[v][];
+    for (int which = 0; which < v; which++) {
+      medians[which] = new double[] {Bench.Stat.of(wall[which]).median(), Bench.Stat.of(cpu[which]).median()};
+    }
+    return medians;
   }
 
   /** num[i] / den[i] − 1 for every round i: an overhead of num over den. */

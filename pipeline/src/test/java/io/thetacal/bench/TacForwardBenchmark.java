@@ -19,7 +19,7 @@ import java.util.List;
  * batch 8 × 128 tokens, exact top-k attention in every layer for k = 16, 32, 64 and both placements, each
  * pass feeding its k's observer of one {@link CalibrationState} (job defaults); then, for scale, a dense
  * pass with and without the all-k statistics. Prints the SHA-256 of the TAC passes' hidden states and of
- * the state (two builds must print the same), wall time per pass (median, min – max over repetitions) and
+ * the state (two builds must print the same), wall time per pass as the job runs it (attention only) (median, min – max over repetitions) and
  * process CPU per pass. Argument: timed repetitions of the six passes (default 7).
  */
 public final class TacForwardBenchmark {
@@ -57,8 +57,7 @@ public final class TacForwardBenchmark {
         long t0 = System.nanoTime();
         for (int k : KS) {
           for (Placement p : Placement.values()) {
-            model.forward(new ForwardRequest(batch, AttentionMode.topK(k, p), state.observerForK(k, p), false,
-                false));
+            model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.topK(k, p), state.observerForK(k, p)));
           }
         }
         if (rep >= 0) {
@@ -74,7 +73,7 @@ public final class TacForwardBenchmark {
         double[] d = new double[reps];
         for (int rep = -3; rep < reps; rep++) {
           long t0 = System.nanoTime();
-          model.forward(new ForwardRequest(batch, AttentionMode.dense(), stats ? state : null, false, false));
+          model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.dense(), stats ? state : null));
           if (rep >= 0) {
             d[rep] = (System.nanoTime() - t0) / 1e6;
           }

@@ -94,12 +94,12 @@ final class CalibratePartition
               // no row of the batch has n > k: that pass would be dense and record nothing
               continue;
             }
-            model.forward(new ForwardRequest(batch, AttentionMode.topK(k, placement),
-                state.observerForK(k, placement), false, false));
+            model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.topK(k, placement),
+                state.observerForK(k, placement)));
           }
         }
       } else {
-        model.forward(new ForwardRequest(batch, AttentionMode.dense(), state, false, false));
+        model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.dense(), state));
       }
       sequencesDone.add(batch.size());
       tokensDone.add(tokens);

@@ -379,17 +379,24 @@ public final class BertEncoder implements TransformerModel {
       float[] x1 = ws.get(Workspace.X1, total * h);
       float[] inter = ws.get(Workspace.INTER, total * w.intermediateSize());
       boolean dataflow = att.flowsPerSequence(ctxDense) && allPacked;
+      int layers = w.layers().size();
+      // without outputs, the last layer ends with its attention kernel
+      boolean lastOutput = request.wantOutputs();
       if (dataflow) {
-        att.runLayers(qkv, ctx,
+        att.runLayers(qkv, ctx, lastOutput,
             (l, s) -> packed[l][0].mulBias(len[s], x, start[s] * h, h, w.layers().get(l).qkvBias(), null, 0,
                 0, false, qkv, start[s] * 3 * h, 3 * h),
             (l, s) -> postAttention(w.layers().get(l), packed[l], start[s], start[s + 1], ctx, x, x1, inter));
       }
-      for (int l = 0; l < w.layers().size() && !dataflow; l++) {
+      for (int l = 0; l < layers && !dataflow; l++) {
         BertWeights.Layer lw = w.layers().get(l);
         PackedGemm[] pl = packed[l];
         linear(threads, x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
-        att.run(l, qkv, ctx, ctxDense);
+        boolean output = lastOutput || l + 1 < layers;
+        att.run(l, qkv, ctx, ctxDense, output);
+        if (!output) {
+          break;
+        }
         if (outputError != null) {
           outputError.record(l, ctx, ctxDense, 0, total, h, h);
         }
@@ -407,7 +414,10 @@ public final class BertEncoder implements TransformerModel {
     }
 
     List<SequenceOutput> outs = new ArrayList<>(b);
-    for (int s = 0; s < b; s++) {
+    for (int s = 0; s < b && !request.wantOutputs(); s++) {
+      outs.add(new SequenceOutput(len[s], null, null, null));
+    }
+    for (int s = 0; s < b && request.wantOutputs(); s++) {
       float[] pooled = new float[h];
       double[] acc = new double[h];
       for (int t = start[s]; t < start[s + 1]; t++) {
@@ -532,8 +542,8 @@ public final class BertEncoder implements TransformerModel {
       return ctxDense == null && parts > 1 && len.length >= parts;
     }
 
-    /** Attention of one layer into ctx. */
-    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense) {
+    /** Attention of one layer into ctx; without output, scores and kernel rows only. */
+    void run(int layer, float[] qkv, float[] ctx, float[] ctxDense, boolean output) {
       int blocks = len.length * heads;
       // Three phases over all (sequence, head) blocks: score products, the per-row kernel, output
       // products. Phased runs measured faster than one fused pass per block.
@@ -553,14 +563,16 @@ public final class BertEncoder implements TransformerModel {
           }
         });
       }
-      parallel(parts, p -> {
-        for (int bl = p; bl < blocks; bl += parts) {
-          output(bl, qkv, ctx);
-          if (ctxDense != null) {
-            denseOutput(bl, qkv, ctxDense);
+      if (output) {
+        parallel(parts, p -> {
+          for (int bl = p; bl < blocks; bl += parts) {
+            output(bl, qkv, ctx);
+            if (ctxDense != null) {
+              denseOutput(bl, qkv, ctxDense);
+            }
           }
-        }
-      });
+        });
+      }
       mergeStats(layer);
     }
 
@@ -575,8 +587,8 @@ public final class BertEncoder implements TransformerModel {
      * tasks while its next rows are not ready. Rows are independent and summed in the same order, so
      * the bits are those of the layer passes.
      */
-    void runLayers(float[] qkv, float[] ctx, SequenceStep project, SequenceStep post) {
-      Flow flow = new Flow(qkv, ctx, project, post);
+    void runLayers(float[] qkv, float[] ctx, boolean lastOutput, SequenceStep project, SequenceStep post) {
+      Flow flow = new Flow(qkv, ctx, lastOutput, project, post);
       parallel(parts, flow::run);
       mergeStats(stats.numLayers() - 1);
     }
@@ -585,6 +597,7 @@ public final class BertEncoder implements TransformerModel {
     private final class Flow {
       private final float[] qkv;
       private final float[] ctx;
+      private final boolean lastOutput;
       private final SequenceStep project;
       private final SequenceStep post;
       private final int b = len.length;
@@ -595,9 +608,10 @@ public final class BertEncoder implements TransformerModel {
       /** Serial kernel items [0, kernelDone) are done; -1 once a thread has failed. */
       private final AtomicInteger kernelDone = new AtomicInteger();
 
-      Flow(float[] qkv, float[] ctx, SequenceStep project, SequenceStep post) {
+      Flow(float[] qkv, float[] ctx, boolean lastOutput, SequenceStep project, SequenceStep post) {
         this.qkv = qkv;
         this.ctx = ctx;
+        this.lastOutput = lastOutput;
         this.project = project;
         this.post = post;
       }
@@ -648,7 +662,7 @@ public final class BertEncoder implements TransformerModel {
         }
         int l = t / b;
         int s = t % b;
-        if (l > 0) {
+        if (l > 0 && (l < layers || lastOutput)) {
           for (int hd = 0; hd < heads; hd++) {
             output(s * heads + hd, qkv, ctx);
           }

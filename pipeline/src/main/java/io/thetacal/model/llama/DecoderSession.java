@@ -127,6 +127,11 @@ public final class DecoderSession {
   }
 
   Chunk run(int[] tokens, boolean wantLogits, boolean wantHidden, boolean lastOnly) {
+    return run(tokens, true, wantLogits, wantHidden, lastOnly);
+  }
+
+  /** Runs the tokens; without outputs, the last layer stops after its attention kernel. */
+  Chunk run(int[] tokens, boolean outputs, boolean wantLogits, boolean wantHidden, boolean lastOnly) {
     int t = tokens.length;
     if (t == 0) {
       throw new IllegalArgumentException("sequence " + sequence + " is empty; it needs at least one token");
@@ -169,7 +174,12 @@ public final class DecoderSession {
       }
       applyRope(qkv, t, qkvW, rope);
       appendKv(l, qkv, t, qkvW);
-      attention(l, qkv, t, qkvW, attn, attnDense);
+      // without outputs, the last layer ends with its attention kernel
+      boolean output = outputs || l + 1 < c.numLayers();
+      attention(l, qkv, t, qkvW, output ? attn : null, attnDense);
+      if (!output) {
+        break;
+      }
       if (outputError != null) {
         outputError.record(l, attn, attnDense, 0, t, c.qDim(), c.qDim());
       }
@@ -189,6 +199,9 @@ public final class DecoderSession {
       Parallel.linear(t, d, ffn, act, 0, ffn, lw.wDown(), 1f, x, 0, d);
     }
     position += t;
+    if (!outputs) {
+      return new Chunk(null, null);
+    }
     int first = lastOnly ? t - 1 : 0;
     int rows = t - first;
     float[] hidden = new float[rows * d];
@@ -358,13 +371,15 @@ public final class DecoderSession {
             }
           }
         }
-        Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
+        if (out != null) {
+          Gemm.mul(r1 - r0, hd, keys, 1f, scores, r0 * n, n, v, g * hd, kv, 0f, out, r0 * qd + h * hd, qd);
+        }
         if (shadow != null) {
           Gemm.mul(r1 - r0, hd, keys, 1f, shadow, r0 * n, n, v, g * hd, kv, 0f, outDense, r0 * qd + h * hd,
               qd);
         }
       }
-      if (anyR) {
+      if (anyR && out != null) {
         if (vbar == null) {
           vbar = visibleMeans(v, g, t);
         }

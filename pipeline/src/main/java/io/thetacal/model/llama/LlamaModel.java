@@ -99,7 +99,8 @@ public final class LlamaModel implements TransformerModel {
       int[] tokens = request.sequences().get(s);
       DecoderSession session = new DecoderSession(this, request.mode(), request.observer(), stats, s,
           outputError);
-      DecoderSession.Chunk c = session.run(tokens, request.wantLogits(), request.wantHidden(), false);
+      DecoderSession.Chunk c = session.run(tokens, request.wantOutputs(), request.wantLogits(),
+          request.wantHidden(), false);
       outs.add(new SequenceOutput(tokens.length, c.hidden(), null, c.logits()));
     }
     return new ForwardResult(outs, stats, outputError);

@@ -11,6 +11,7 @@ import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionRow;
 import io.thetacal.attention.Placement;
+import io.thetacal.attention.RowHash;
 import io.thetacal.calibration.CalibrationConfig;
 import io.thetacal.calibration.CalibrationGeometry;
 import io.thetacal.calibration.CalibrationState;
@@ -253,5 +254,64 @@ class BertEncoderTest {
     for (int l = 0; l < perLayer.length; l++) {
       assertTrue(perLayer[l] > 1e-3 && perLayer[l] < 2, "layer " + l + ": " + perLayer[l]);
     }
+  }
+
+  @Test
+  void aPassWithoutOutputsShowsTheSameRowsAndCountsAsAFullPass() {
+    String before = System.getProperty(BertEncoder.THREADS_PROPERTY);
+    try {
+      // one thread runs layer by layer, two run the per-sequence dataflow
+      for (String threads : List.of("1", "2")) {
+        System.setProperty(BertEncoder.THREADS_PROPERTY, threads);
+        try (TransformerModel m = Models.load(Models.DEFAULT_ID)) {
+          CalibrationConfig c = CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX,
+              Placement.POST_SOFTMAX);
+          for (AttentionMode mode : List.of(AttentionMode.dense(), AttentionMode.topK(8),
+              AttentionMode.topK(16, Placement.POST_SOFTMAX))) {
+            String what = mode + ", " + threads + " threads";
+            RowHash fullRows = new RowHash();
+            RowHash onlyRows = new RowHash();
+            ForwardResult full = m.forward(ForwardRequest.of(seqs).withMode(mode).withObserver(fullRows));
+            ForwardResult only = m.forward(ForwardRequest.attentionOnly(seqs, mode, onlyRows));
+            assertEquals(seqs.stream().mapToInt(q -> q.length).sum() * (long) m.info().numLayers()
+                * m.info().numHeads(), fullRows.rows(), what);
+            assertEquals(fullRows.rows(), onlyRows.rows(), what);
+            assertEquals(fullRows.hash(), onlyRows.hash(), what);
+            for (int l = 0; l < m.info().numLayers(); l++) {
+              assertArrayEquals(full.stats().keptRowCounts(l), only.stats().keptRowCounts(l), what);
+              assertEquals(full.stats().keptElements(l), only.stats().keptElements(l), what);
+              assertEquals(full.stats().vRowsNeeded(l), only.stats().vRowsNeeded(l), what);
+              assertEquals(full.stats().vRowsVisible(l), only.stats().vRowsVisible(l), what);
+            }
+            for (int s = 0; s < seqs.size(); s++) {
+              assertEquals(seqs.get(s).length, only.sequences().get(s).length(), what);
+              assertEquals(null, only.sequences().get(s).pooled(), what);
+              assertEquals(null, only.sequences().get(s).hidden(), what);
+            }
+            // a forking observer: the calibration state
+            CalibrationState fullState = new CalibrationState(CalibrationGeometry.of(m.info()), c);
+            CalibrationState onlyState = new CalibrationState(CalibrationGeometry.of(m.info()), c);
+            m.forward(ForwardRequest.of(seqs).withMode(mode).withObserver(fullState));
+            m.forward(ForwardRequest.attentionOnly(seqs, mode, onlyState));
+            assertArrayEquals(fullState.serialize(), onlyState.serialize(), what);
+          }
+        }
+      }
+    } finally {
+      if (before == null) {
+        System.clearProperty(BertEncoder.THREADS_PROPERTY);
+      } else {
+        System.setProperty(BertEncoder.THREADS_PROPERTY, before);
+      }
+    }
+  }
+
+  @Test
+  void aRequestWithoutOutputsCannotAskForThem() {
+    ForwardRequest only = ForwardRequest.attentionOnly(seqs, AttentionMode.dense(), null);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> only.withHidden(true));
+    assertTrue(e.getMessage().contains("hidden states"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> only.withAttentionError(true));
+    assertThrows(IllegalArgumentException.class, () -> ForwardRequest.of(seqs).withOutputs(false));
   }
 }

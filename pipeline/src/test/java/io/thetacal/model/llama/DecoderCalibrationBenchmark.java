@@ -87,7 +87,7 @@ public final class DecoderCalibrationBenchmark {
     CalibrationState warm = new CalibrationState(geometry, cc);
     for (List<int[]> in : inputs) {
       model.forward(ForwardRequest.of(in));
-      model.forward(new ForwardRequest(in, AttentionMode.dense(), warm, false, false));
+      model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), warm));
     }
     double[][] plain = new double[nl][rounds];
     double[][] cal = new double[nl][rounds];
@@ -103,8 +103,7 @@ public final class DecoderCalibrationBenchmark {
         CalibrationState st = new CalibrationState(geometry, cc);
         boolean plainFirst = (r + li) % 2 == 0;
         Bench.Timing p = plainFirst ? Bench.time(() -> model.forward(ForwardRequest.of(in))) : null;
-        Bench.Timing c = Bench.time(() -> model.forward(new ForwardRequest(in, AttentionMode.dense(), st, false,
-            false)));
+        Bench.Timing c = Bench.time(() -> model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), st)));
         if (!plainFirst) {
           p = Bench.time(() -> model.forward(ForwardRequest.of(in)));
         }
@@ -277,8 +276,8 @@ public final class DecoderCalibrationBenchmark {
       CalibrationState st = new CalibrationState(CalibrationGeometry.of(model.info()), jobConfig());
       PeakHeap.resetPoolPeaks();
       for (int l : LENGTHS) {
-        model.forward(new ForwardRequest(sequences(cfg, l, TOKENS / l, SEED + l), AttentionMode.dense(), st,
-            false, false));
+        model.forward(ForwardRequest.attentionOnly(sequences(cfg, l, TOKENS / l, SEED + l), AttentionMode.dense(),
+            st));
       }
       String what = gguf == null ? "random LLaMA 12 × 768 (FFN 2048, vocab 32000)"
           : f("random LLaMA 12 × 768 (FFN 2048, vocab 32000) loaded from a %s GGUF of %.0f MB (weights memory-mapped)", type,

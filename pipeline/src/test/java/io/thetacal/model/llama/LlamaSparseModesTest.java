@@ -1,12 +1,14 @@
 package io.thetacal.model.llama;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionStats;
 import io.thetacal.attention.Placement;
+import io.thetacal.attention.RowHash;
 import io.thetacal.attention.SdcMode;
 import io.thetacal.attention.ThresholdLookup;
 import io.thetacal.model.ForwardRequest;
@@ -102,6 +104,30 @@ class LlamaSparseModesTest {
     for (int l = 0; l < 3; l++) {
       double e = measured.attentionError().mean(l);
       assertTrue(e > 1e-4 && e < 2, "layer " + l + ": " + e);
+    }
+  }
+
+  @Test
+  void aPassWithoutOutputsShowsTheSameRowsAndCountsAsAFullPass() {
+    for (AttentionMode mode : List.of(AttentionMode.dense(), AttentionMode.topK(4),
+        AttentionMode.topTheta(constant(0.05f, Placement.POST_SOFTMAX), 1).withVmc(true))) {
+      RowHash fullRows = new RowHash();
+      RowHash onlyRows = new RowHash();
+      ForwardResult full = model.forward(ForwardRequest.of(List.of(tokens)).withMode(mode)
+          .withObserver(fullRows));
+      ForwardResult only = model.forward(ForwardRequest.attentionOnly(List.of(tokens), mode, onlyRows));
+      assertEquals((long) Golden.T * model.config().numLayers() * model.config().numHeads(), fullRows.rows(),
+          mode.toString());
+      assertEquals(fullRows.rows(), onlyRows.rows(), mode.toString());
+      assertEquals(fullRows.hash(), onlyRows.hash(), mode.toString());
+      for (int l = 0; l < model.config().numLayers(); l++) {
+        assertEquals(full.stats().keptElements(l), only.stats().keptElements(l), mode + ", layer " + l);
+        assertEquals(full.stats().thresholdedKept(l), only.stats().thresholdedKept(l), mode + ", layer " + l);
+        assertEquals(full.stats().vRowsNeeded(l), only.stats().vRowsNeeded(l), mode + ", layer " + l);
+      }
+      assertEquals(Golden.T, only.sequences().get(0).length());
+      assertNull(only.sequences().get(0).logits());
+      assertNull(only.sequences().get(0).hidden());
     }
   }
 }
