@@ -18,9 +18,11 @@ import java.util.SplittableRandom;
 /**
  * Decoder calibration cost against sequence length, on the seeded random LLaMA of realistic shape that
  * {@link DecoderBenchmark} builds (12 layers, width 768, 12 query / 4 KV heads, FFN 2048, vocabulary
- * 32000): the same 512 tokens as 4 × 128, 2 × 256 and 1 × 512, so the projections cost the same and
- * only attention grows with length; plain prefill against calibrate prefill; and, from the fitted linear
- * and quadratic parts, the paper estimate for LLaMA-3-8B on a 64-executor cluster. Arguments: output
+ * 32000): the same 512 tokens as 4 × 128, 2 × 256 and 1 × 512, so the projections do the same work
+ * (timed alone too: fewer rows run them at a lower rate) and only attention grows with length; plain prefill (with logits) against calibrate prefill as the job runs it
+ * (attention only, with a {@link CalibrationState} observer) and against the same attention-only prefill
+ * without the observer (the statistics' own cost); and, from the fitted linear and quadratic parts, the
+ * paper estimate for LLaMA-3-8B on a 64-executor cluster. Arguments: output
  * markdown, rounds, and {@code memory} to measure peak heap of one calibration instead.
  */
 public final class DecoderCalibrationBenchmark {
@@ -49,9 +51,13 @@ public final class DecoderCalibrationBenchmark {
     return layers * 2.0 * 2 * ((double) t * (t + 1) / 2) * headDim * heads;
   }
 
-  /** Projection, FFN and output-head FLOPs per token (2 per multiply-add), as DecoderBenchmark counts. */
-  static double linearFlopsPerToken(int layers, int d, int qDim, int kvDim, int ffn, int vocab) {
-    return layers * (2.0 * d * (qDim + 2 * kvDim) + 2.0 * qDim * d + 2.0 * d * 3 * ffn) + 2.0 * d * vocab;
+  /**
+   * Projection and FFN FLOPs per token (2 per multiply-add) of a calibration pass: every layer's Q|K|V
+   * projection, every layer but the last's output projection and FFN (the last stops after its attention
+   * kernel), no output head.
+   */
+  static double calibrationLinearFlopsPerToken(int layers, int d, int qDim, int kvDim, int ffn) {
+    return layers * 2.0 * d * (qDim + 2 * kvDim) + (layers - 1) * (2.0 * qDim * d + 2.0 * d * 3 * ffn);
   }
 
   static List<int[]> sequences(LlamaConfig c, int length, int count, long seed) {
@@ -87,9 +93,14 @@ public final class DecoderCalibrationBenchmark {
     CalibrationState warm = new CalibrationState(geometry, cc);
     for (List<int[]> in : inputs) {
       model.forward(ForwardRequest.of(in));
+      model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), null));
       model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), warm));
+      calibrationGemms(model, in.get(0).length, in.size());
     }
     double[][] plain = new double[nl][rounds];
+    double[][] gemm = new double[nl][rounds];
+    double[][] only = new double[nl][rounds];
+    double[][] statShare = new double[nl][rounds];
     double[][] cal = new double[nl][rounds];
     double[][] calWall = new double[nl][rounds];
     double[][] over = new double[nl][rounds];
@@ -101,39 +112,52 @@ public final class DecoderCalibrationBenchmark {
       for (int li = 0; li < nl; li++) {
         List<int[]> in = inputs.get(li);
         CalibrationState st = new CalibrationState(geometry, cc);
-        boolean plainFirst = (r + li) % 2 == 0;
-        Bench.Timing p = plainFirst ? Bench.time(() -> model.forward(ForwardRequest.of(in))) : null;
-        Bench.Timing c = Bench.time(() -> model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), st)));
-        if (!plainFirst) {
-          p = Bench.time(() -> model.forward(ForwardRequest.of(in)));
+        int length = LENGTHS[li];
+        Bench.Body[] variants = {() -> model.forward(ForwardRequest.of(in)),
+            () -> model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), null)),
+            () -> model.forward(ForwardRequest.attentionOnly(in, AttentionMode.dense(), st)),
+            () -> calibrationGemms(model, length, TOKENS / length)};
+        Bench.Timing[] t = new Bench.Timing[variants.length];
+        // the order rotates from round to round and length to length
+        for (int j = 0; j < variants.length; j++) {
+          int v = (r + li + j) % variants.length;
+          t[v] = Bench.time(variants[v]);
         }
-        plain[li][r] = p.cpu();
-        cal[li][r] = c.cpu();
-        calWall[li][r] = c.wall();
+        plain[li][r] = t[0].cpu();
+        only[li][r] = t[1].cpu();
+        cal[li][r] = t[2].cpu();
+        gemm[li][r] = t[3].cpu();
+        calWall[li][r] = t[2].wall();
         over[li][r] = cal[li][r] / plain[li][r] - 1;
+        statShare[li][r] = cal[li][r] / only[li][r] - 1;
         elements[li] = st.elementsObserved();
       }
-      statNs[r] = (cal[nl - 1][r] - plain[nl - 1][r]) / elements[nl - 1] * 1e9;
+      statNs[r] = (cal[nl - 1][r] - only[nl - 1][r]) / elements[nl - 1] * 1e9;
     }
     double[] ls = new double[nl];
     double[] calMed = new double[nl];
-    double[] plainMed = new double[nl];
+    double[] restMed = new double[nl];
+    double[] gemmMed = new double[nl];
     for (int li = 0; li < nl; li++) {
       ls[li] = LENGTHS[li];
       calMed[li] = Bench.Stat.of(cal[li]).median();
-      plainMed[li] = Bench.Stat.of(plain[li]).median();
+      gemmMed[li] = Bench.Stat.of(gemm[li]).median();
+      restMed[li] = calMed[li] - gemmMed[li];
     }
-    // time(L) = c + s·L for a fixed TOKENS tokens: c is the linear (per-token) part, s·L the attention
-    // part, which per sequence of length L is (s / TOKENS)·L².
-    double[] fit = Bench.line(ls, calMed);
+    // Projection GEMMs are timed alone at each length's shapes (shorter sequences run them on fewer rows,
+    // at a lower rate). The rest for a fixed TOKENS tokens is rest(L) = c + s·L: c the per-token
+    // element-wise work (norms, RoPE, SiLU), s·L the attention part, (s / TOKENS)·L² per sequence.
+    double[] fit = Bench.line(ls, restMed);
     double[] attnPerSeq = new double[nl];
     double[] perSeq = new double[nl];
     for (int li = 0; li < nl; li++) {
-      attnPerSeq[li] = (calMed[li] - fit[0]) * LENGTHS[li] / TOKENS;
+      attnPerSeq[li] = (restMed[li] - fit[0]) * LENGTHS[li] / TOKENS;
       perSeq[li] = calMed[li] * LENGTHS[li] / TOKENS;
     }
-    double linearFlops = DecoderBenchmark.prefillFlops(cfg, TOKENS) - attentionFlops(cfg, TOKENS);
-    double linearRate = linearFlops / fit[0] / 1e9;
+    double linearFlops = TOKENS * calibrationLinearFlopsPerToken(cfg.numLayers(), cfg.hiddenSize(), cfg.qDim(),
+        cfg.kvDim(), cfg.intermediateSize());
+    // the rate of a 4096-token sequence's linear part: the GEMMs on 512-row shapes and the element-wise work
+    double linearRate = linearFlops / (gemmMed[nl - 1] + fit[0]) / 1e9;
     double attnFlops512 = attentionFlops(cfg, 512);
     double attnRate = attnFlops512 / (fit[1] * 512 * 512 / TOKENS) / 1e9;
 
@@ -141,35 +165,67 @@ public final class DecoderCalibrationBenchmark {
     md.append("## Decoder: calibration cost against sequence length\n\n");
     md.append(f("Seeded random LLaMA of realistic shape (12 layers, width 768, 12 query / 4 KV heads of 64, FFN "
         + "2048, vocabulary 32000, seed %d), generated in memory; %d tokens per measurement as 4 × 128, "
-        + "2 × 256 and 1 × 512 tokens, so the linear part (projections, norms, output head) is the same "
-        + "and only attention grows. Calibrate = prefill with a CalibrationState (the job's defaults, "
-        + "%d bytes) as observer. %d rounds, each running every length plain and calibrate (alternating "
-        + "order). Times are process CPU seconds (one BLAS thread and one Java thread do the work, so CPU time is "
+        + "2 × 256 and 1 × 512 tokens, so the linear part (projections, norms) does the same work and only "
+        + "attention grows; its projection GEMMs run slower on the shorter sequences' fewer rows, so they are "
+        + "timed alone at every length and taken out before the fit. Plain = prefill with logits. Calibrate = the prefill as the job runs it: "
+        + "attention only (no output head; the last layer stops after its attention kernel) with a "
+        + "CalibrationState (the job's defaults, %d bytes) as observer; attention only = the same without "
++ "the observer; projection GEMMs = the calibration pass's GEMMs alone (Q|K|V of every layer, output "
+        + "and FFN of all but the last) on the same shapes. %d rounds, each running every length all four "
+        + "ways (order rotated). Times are process CPU seconds (one BLAS thread and one Java thread do the work, so CPU time is "
         + "the work itself and less sensitive to the machine's load than wall time, which is shown for calibrate). 1-minute load average per round: %s. One BLAS thread (OPENBLAS_NUM_THREADS=%s): the "
         + "figures are per core.%n%n", SEED, TOKENS, CalibrationState.sizeBytesFor(geometry, cc), rounds,
         Bench.Stat.of(loads).fmt("%.1f"), System.getenv("OPENBLAS_NUM_THREADS")));
-    md.append("| length × sequences | plain prefill, CPU s | calibrate, CPU s | calibrate, wall s | calibrate overhead (CPU) | attention rows × keys observed |\n");
-    md.append("|---|---|---|---|---|---:|\n");
+    md.append("| length × sequences | plain prefill, CPU s | projection GEMMs, CPU s | attention only, CPU s | calibrate, CPU s | calibrate, wall s | calibrate / plain − 1 (CPU) | statistics: calibrate / attention only − 1 (CPU) | attention rows × keys observed |\n");
+    md.append("|---|---|---|---|---|---|---|---|---:|\n");
     for (int li = 0; li < nl; li++) {
-      md.append(f("| %d × %d | %s | %s | %s | %s %% | %d |%n", LENGTHS[li], TOKENS / LENGTHS[li],
-          Bench.Stat.of(plain[li]).fmt("%.2f"), Bench.Stat.of(cal[li]).fmt("%.2f"),
-          Bench.Stat.of(calWall[li]).fmt("%.2f"),
-          Bench.Stat.of(Bench.scale(over[li], 100)).fmt("%.1f"), elements[li]));
+      md.append(f("| %d × %d | %s | %s | %s | %s | %s | %s %% | %s %% | %d |%n", LENGTHS[li], TOKENS / LENGTHS[li],
+          Bench.Stat.of(plain[li]).fmt("%.2f"), Bench.Stat.of(gemm[li]).fmt("%.2f"),
+          Bench.Stat.of(only[li]).fmt("%.2f"),
+          Bench.Stat.of(cal[li]).fmt("%.2f"), Bench.Stat.of(calWall[li]).fmt("%.2f"),
+          Bench.Stat.of(Bench.scale(over[li], 100)).fmt("%.1f"),
+          Bench.Stat.of(Bench.scale(statShare[li], 100)).fmt("%.1f"), elements[li]));
     }
-    md.append(f("%nLeast-squares fit of the calibrate medians, time(L) = c + s·L for %d tokens: c = %.3f s "
-        + "(linear part: %.2f GFLOP → **%.1f GFLOP/s per core**), s = %.3g s per unit of length (attention: "
-        + "%.2f GFLOP per 512-token sequence → **%.1f GFLOP/s per core** including softmax and statistics).%n",
-        TOKENS, fit[0], linearFlops / 1e9, linearRate, fit[1], attnFlops512 / 1e9, attnRate));
-    md.append(f("Attention part per sequence, (time(L) − c)·L/%d: %s s at L = 128, 256, 512; fitted exponent in L "
+    md.append(f("%nLeast-squares fit of the calibrate medians minus the projection GEMMs' medians, "
+        + "rest(L) = c + s·L for %d tokens: c = %.3f s (element-wise work; with the GEMMs at 512 rows, %.3f s, "
+        + "the linear part: %.2f GFLOP → **%.1f GFLOP/s per core**), s = %.3g s per unit of length "
+        + "(attention: %.2f GFLOP per 512-token sequence → **%.1f GFLOP/s per core** including softmax and "
+        + "statistics).%n", TOKENS, fit[0], gemmMed[nl - 1], linearFlops / 1e9, linearRate, fit[1],
+        attnFlops512 / 1e9, attnRate));
+    md.append(f("Attention part per sequence, (rest(L) − c)·L/%d: %s s at L = 128, 256, 512; fitted exponent in L "
         + "(log-log least squares): **%.2f** (quadratic = 2). Whole calibration time per sequence: exponent "
         + "**%.2f** in L (between 1 and 2: at these lengths the linear part dominates).%n",
         TOKENS, f("%.4f, %.4f, %.4f", attnPerSeq[0], attnPerSeq[1], attnPerSeq[2]),
         positive(attnPerSeq) ? Bench.exponent(ls, attnPerSeq) : Double.NaN, Bench.exponent(ls, perSeq)));
-    md.append(f("Statistics cost at 512 tokens, (calibrate − plain) / keys observed: %s ns per attention "
+    md.append(f("Statistics cost at 512 tokens, (calibrate − attention only) / keys observed: %s ns per attention "
         + "score.%n%n", Bench.Stat.of(statNs).fmt("%.2f")));
     md.append(estimate(linearRate, attnRate, Bench.Stat.of(statNs).median()));
     md.append(f("%nLoad average before: %s; after: %s.%n%n", loadBefore, Bench.loadavg()));
     Bench.write(out, md.toString());
+  }
+
+  /**
+   * The projection GEMMs of a calibration pass over the given sequences alone, on the model's weights and
+   * the pass's shapes: every layer's Q|K|V, and the output projection and FFN of every layer but the last.
+   */
+  private static void calibrationGemms(LlamaModel model, int length, int sequences) {
+    LlamaConfig c = model.config();
+    int d = c.hiddenSize();
+    int qkv = c.qDim() + 2 * c.kvDim();
+    int ffn = c.intermediateSize();
+    float[] x = new float[length * Math.max(d, ffn)];
+    float[] y = new float[length * Math.max(qkv, 2 * ffn)];
+    for (int s = 0; s < sequences; s++) {
+      for (int l = 0; l < c.numLayers(); l++) {
+        LlamaWeights.Layer w = model.weights().layers().get(l);
+        Parallel.linear(length, qkv, d, x, 0, d, w.wqkv(), 0f, y, 0, qkv);
+        if (l + 1 < c.numLayers()) {
+          Parallel.linear(length, d, c.qDim(), x, 0, c.qDim(), w.wo(), 0f, y, 0, d);
+          Parallel.linear(length, 2 * ffn, d, x, 0, d, w.wGateUp(), 0f, y, 0, 2 * ffn);
+          Parallel.linear(length, d, ffn, x, 0, ffn, w.wDown(), 0f, y, 0, d);
+        }
+      }
+    }
   }
 
   private static boolean positive(double[] v) {
@@ -191,7 +247,7 @@ public final class DecoderCalibrationBenchmark {
     int seqs = 500;
     int executors = 64;
     double attn = attentionFlops(layers, heads, headDim, t);
-    double linear = t * linearFlopsPerToken(layers, 4096, heads * headDim, 8 * headDim, 14336, 128256);
+    double linear = t * calibrationLinearFlopsPerToken(layers, 4096, heads * headDim, 8 * headDim, 14336);
     double tLinear = linear / (linearRate * 1e9);
     double tAttn = attn / (attnRate * 1e9);
     double keys = (double) layers * heads * t * (t + 1) / 2;
@@ -213,12 +269,17 @@ public final class DecoderCalibrationBenchmark {
     } catch (OutOfMemoryError e) {
       // reported as not measured below
     }
-    double params = linear / (2.0 * t);
+    // every weight matrix: the calibration pass's, plus the last layer's output projection and FFN and
+    // the output head, which it skips
+    double params = linear / (2.0 * t) + (double) heads * headDim * 4096 + 3.0 * 4096 * 14336
+        + 4096.0 * 128256;
     StringBuilder md = new StringBuilder();
     md.append("### On paper: LLaMA-3-8B, 500 sequences × 4096 tokens, 64 executors of one core\n\n");
     md.append(f("Geometry: 32 layers, width 4096, 32 query / 8 KV heads of 128, FFN 14336, vocabulary 128256.%n%n"));
-    md.append(f("- Linear FLOPs per token (projections, FFN, output head; 2 per multiply-add): 2 × %.3g = "
-        + "**%.1f GFLOP/token**, %.1f TFLOP per 4096-token sequence.%n", params, linear / t / 1e9, linear / 1e12));
+    md.append(f("- Linear FLOPs per token of a calibration pass (every layer's Q|K|V projection, the output "
+        + "projection and FFN of all layers but the last, which stops after its attention kernel; no output "
+        + "head; 2 per multiply-add): **%.1f GFLOP/token**, %.1f TFLOP per 4096-token sequence.%n",
+        linear / t / 1e9, linear / 1e12));
     md.append(f("- Causal attention FLOPs per sequence: 32 layers × 2 products × 2 × (4096·4097/2) × 128 × 32 heads "
         + "= **%.1f TFLOP** (%.0f %% of the sequence).%n", attn / 1e12, 100 * attn / (attn + linear)));
     md.append(f("- At the measured %.1f GFLOP/s per core for the linear part: %.1f TFLOP / %.1f GFLOP/s = **%.0f s**; "
