@@ -323,7 +323,8 @@ public final class DecoderSession {
 
   /**
    * All query heads of KV group g over the t new rows; when outDense is not null also their dense
-   * attention outputs (same scores, same V) into it.
+   * attention outputs (same scores, same V) into it. With out null, the kernel rows only (observers and
+   * counts), no outputs.
    */
   private void attendGroup(int layer, int g, float[] qkv, int t, int stride, float[] out, float[] outDense,
       AttentionKernel kernel, AttentionStats groupStats) {
