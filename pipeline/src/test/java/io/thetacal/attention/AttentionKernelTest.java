@@ -342,4 +342,119 @@ class AttentionKernelTest {
     assertEquals(2, stats.thresholdedKept(0));
     assertEquals(4, stats.thresholdedElements(0));
   }
+
+  @Test
+  void topThetaRowsEqualTheRuleWrittenAsPlainLoopsBitForBit() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    int cases = 0;
+    for (int trial = 0; trial < 120; trial++) {
+      int n = 3 + rnd.nextInt(trial % 3 == 0 ? 300 : 40);
+      float[] row = new float[n];
+      for (int j = 0; j < n; j++) {
+        double g = rnd.nextGaussian() * 2;
+        // every other row on a grid of quarters: many ties, some of them at θ
+        row[j] = trial % 2 == 0 ? (float) (Math.round(g * 4) / 4.0) : (float) g;
+      }
+      float[] probs = kernelRow(AttentionMode.dense(), row, null);
+      float[] preThetas = {row[rnd.nextInt(n)], (float) rnd.nextGaussian(), -100f, 100f};
+      float[] postThetas = {probs[rnd.nextInt(n)], (float) (1.0 / n), 0f, 2f};
+      for (int t = 0; t < preThetas.length; t++) {
+        for (SdcMode sdc : SdcMode.values()) {
+          for (boolean vmc : new boolean[] {false, true}) {
+            AttentionMode.TopTheta pre = (AttentionMode.TopTheta) AttentionMode.topTheta(
+                new Table(preThetas[t], 0.25, Placement.PRE_SOFTMAX), 1).withSdc(sdc)
+                .withSdcScale(t % 2 == 0 ? 1 : 0.5).withVmc(vmc);
+            assertSameAsPlainLoops(pre, row);
+            cases++;
+          }
+        }
+        for (boolean vmc : new boolean[] {false, true}) {
+          AttentionMode.TopTheta post = (AttentionMode.TopTheta) AttentionMode.topTheta(
+              new Table(postThetas[t], 0, Placement.POST_SOFTMAX), 1).withVmc(vmc);
+          assertSameAsPlainLoops(post, row);
+          cases++;
+        }
+      }
+    }
+    assertEquals(120 * 4 * (SdcMode.values().length * 2 + 2), cases);
+  }
+
+  /** The kernel's weights, V-mean coefficient, kept mask and kept count against {@link #plainLoops}. */
+  private static void assertSameAsPlainLoops(AttentionMode.TopTheta mode, float[] row) {
+    int n = row.length;
+    float[] expected = row.clone();
+    long[] expectedMask = new long[(n + 63) / 64 + 1];
+    double[] expectedR = new double[1];
+    int expectedKept = plainLoops(mode, expected, expectedMask, 5, expectedR);
+    float[] actual = row.clone();
+    long[] mask = new long[expectedMask.length];
+    AttentionStats stats = new AttentionStats(1);
+    double r = new AttentionKernel(mode, null, stats).apply(0, 0, 0, 0, actual, 0, n, mask, 5);
+    String what = mode + ", n = " + n;
+    for (int j = 0; j < n; j++) {
+      assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(actual[j]),
+          what + ", weight " + j);
+    }
+    assertEquals(Double.doubleToRawLongBits(expectedR[0]), Double.doubleToRawLongBits(r), what + ", residual");
+    assertArrayEquals(expectedMask, mask, what + ", kept mask");
+    assertEquals(expectedKept, stats.keptElements(0), what + ", kept");
+  }
+
+  /**
+   * The Top-θ rule of TOP_THETA.md as plain loops over the row, on the kernel's own exponentials: the
+   * weights into a, the kept keys into mask from bit maskBit and the V-mean coefficient into
+   * residual[0]; returns the kept count.
+   */
+  private static int plainLoops(AttentionMode.TopTheta tt, float[] a, long[] mask, int maskBit,
+      double[] residual) {
+    int n = a.length;
+    float m = RowMath.maxIfFinite(a, 0, n);
+    float[] exps = new float[n];
+    double denom = RowMath.expShifted(a, 0, n, m, exps, new byte[RowMath.SCRATCH_BYTES]);
+    float inv = (float) (1.0 / denom);
+    float theta = tt.table().threshold(0, 0, n, tt.k());
+    boolean pre = tt.placement() == Placement.PRE_SOFTMAX;
+    int kept = 0;
+    double keptMass = 0;
+    for (int j = 0; j < n; j++) {
+      if (pre ? a[j] > theta : exps[j] * inv > theta) {
+        kept++;
+        keptMass += exps[j];
+      }
+    }
+    residual[0] = 0;
+    if (kept == n) {
+      for (int j = 0; j < n; j++) {
+        a[j] = exps[j] * inv;
+        mask[(maskBit + j) >>> 6] |= 1L << (maskBit + j);
+      }
+      return n;
+    }
+    double missing = 0;
+    if (pre && tt.sdc() == SdcMode.EXACT) {
+      for (int j = 0; j < n; j++) {
+        if (!(a[j] > theta)) {
+          missing += exps[j];
+        }
+      }
+    } else if (pre && tt.sdc() == SdcMode.EXP_THRESHOLD) {
+      missing = (n - kept) * Math.exp((double) theta - m);
+    } else if (pre && tt.sdc() == SdcMode.OFFLINE) {
+      missing = tt.table().sdcMass(0, 0, n, tt.k());
+    }
+    double d = keptMass + tt.sdcScale() * missing;
+    double sum = 0;
+    for (int j = 0; j < n; j++) {
+      float p = exps[j] * inv;
+      boolean keep = pre ? a[j] > theta : p > theta;
+      float w = pre ? (float) (exps[j] / d) : p;
+      a[j] = keep ? w : 0f;
+      if (keep) {
+        sum += w;
+        mask[(maskBit + j) >>> 6] |= 1L << (maskBit + j);
+      }
+    }
+    residual[0] = tt.vmc() ? 1.0 - sum : 0;
+    return kept;
+  }
 }
