@@ -250,12 +250,10 @@ public final class EncoderCalibrationBenchmark {
           Bench.Stat.of(inv(fwdCpu, flops / 1e9)).fmt("%.1f")));
       md.append(f("| **per core, by CPU time: forward GFLOP/CPU-s / one-thread SGEMM peak GFLOP/CPU-s** (goal ≥ 70 %%) | **%s %%** |%n",
           Bench.Stat.of(Bench.scale(effCpu, 100)).fmt("%.0f")));
-      md.append(f("| **calibrate overhead, dense pass with every k (`top_k_at_calibration: false`), wall: calibrate time / plain time − 1** (goal ≤ 10 %%) | **%s %%** |%n",
-          Bench.Stat.of(Bench.scale(ratioMinusOne(cal, fwd), 100)).fmt("%.1f")));
-      md.append(f("| **calibrate overhead, dense pass with every k, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n",
-          Bench.Stat.of(Bench.scale(ratioMinusOne(calCpu, fwdCpu), 100)).fmt("%.1f")));
+      overheadRows(md, "dense pass with every k (`top_k_at_calibration: false`)", "dense pass with every k",
+          "calibrate time / plain time", cal, fwd, calCpu, fwdCpu);
       md.append(f("| the statistics alone, dense pass with every k, wall: calibrate time / attention-only time − 1 | %s %% |%n",
-          Bench.Stat.of(Bench.scale(ratioMinusOne(cal, only), 100)).fmt("%.1f")));
+          percent(ratioMinusOne(cal, only))));
       md.append(f("| top-k pass of the job's default (top-k at calibration; %d passes: k < %d × both placements), plain forward, no observer | %s tokens/s per pass, CPU %s ms/pass |%n",
           tacPlain.size(), TOKENS, Bench.Stat.of(inv(tacFwd, tokens)).fmt("%.0f"),
           Bench.Stat.of(Bench.scale(tacFwdCpu, 1e3)).fmt("%.0f")));
@@ -263,12 +261,10 @@ public final class EncoderCalibrationBenchmark {
           Bench.Stat.of(inv(tacOnlyWall, tokens)).fmt("%.0f")));
       md.append(f("| the same passes as the job runs them: attention only, each with its k's CalibrationState observer | %s tokens/s per pass, CPU %s ms/pass |%n",
           Bench.Stat.of(inv(tacCal, tokens)).fmt("%.0f"), Bench.Stat.of(Bench.scale(tacCalCpu, 1e3)).fmt("%.0f")));
-      md.append(f("| **calibrate overhead, the job's default top-k passes, wall: as the job runs them / plain − 1** (goal ≤ 10 %%) | **%s %%** |%n",
-          Bench.Stat.of(Bench.scale(ratioMinusOne(tacCal, tacFwd), 100)).fmt("%.1f")));
-      md.append(f("| **calibrate overhead, the job's default top-k passes, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n",
-          Bench.Stat.of(Bench.scale(ratioMinusOne(tacCalCpu, tacFwdCpu), 100)).fmt("%.1f")));
+      overheadRows(md, "the job's default top-k passes", "the job's default top-k passes",
+          "as the job runs them / plain", tacCal, tacFwd, tacCalCpu, tacFwdCpu);
       md.append(f("| the statistics alone, top-k passes, wall: with observer / attention only without − 1 | %s %% |%n",
-          Bench.Stat.of(Bench.scale(ratioMinusOne(tacCal, tacOnlyWall), 100)).fmt("%.1f")));
+          percent(ratioMinusOne(tacCal, tacOnlyWall))));
       md.append("\nCost curve (fresh state per point; time is the whole calibration of m batches):\n\n");
       md.append("| corpus | sequences | tokens | calibration time, s | tokens/s | state bytes |\n|---|---:|---:|---|---:|---:|\n");
       double[] xs = new double[scales.length];
@@ -331,6 +327,23 @@ public final class EncoderCalibrationBenchmark {
       medians[which] = new double[] {Bench.Stat.of(wall[which]).median(), Bench.Stat.of(cpu[which]).median()};
     }
     return medians;
+  }
+
+  /**
+   * The two goal rows of a calibrate overhead: wall time (named {@code wallLabel}, measured as
+   * {@code ratio} − 1) and process CPU time.
+   */
+  private static void overheadRows(StringBuilder md, String wallLabel, String cpuLabel, String ratio,
+      double[] cal, double[] plain, double[] calCpu, double[] plainCpu) {
+    md.append(f("| **calibrate overhead, %s, wall: %s − 1** (goal ≤ 10 %%) | **%s %%** |%n", wallLabel, ratio,
+        percent(ratioMinusOne(cal, plain))));
+    md.append(f("| **calibrate overhead, %s, process CPU time** (goal ≤ 10 %%) | **%s %%** |%n", cpuLabel,
+        percent(ratioMinusOne(calCpu, plainCpu))));
+  }
+
+  /** Median (min – max) over rounds of fractions, in percent with one decimal. */
+  private static String percent(double[] fractions) {
+    return Bench.Stat.of(Bench.scale(fractions, 100)).fmt("%.1f");
   }
 
   /** num[i] / den[i] − 1 for every round i: an overhead of num over den. */

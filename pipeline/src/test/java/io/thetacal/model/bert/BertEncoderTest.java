@@ -98,57 +98,52 @@ class BertEncoderTest {
    */
   @Test
   void statisticsForkedOntoTheEngineThreadsEqualOneObserverSeeingEveryRow() {
-    String before = System.setProperty(BertEncoder.THREADS_PROPERTY, "2");
-    try (TransformerModel twoThreads = Models.load(Models.DEFAULT_ID)) {
-      CalibrationConfig c = CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX,
-          Placement.POST_SOFTMAX);
-      CalibrationState forked = new CalibrationState(CalibrationGeometry.of(twoThreads.info()), c);
-      CalibrationState single = new CalibrationState(CalibrationGeometry.of(twoThreads.info()), c);
-      Set<Thread> forkThreads = ConcurrentHashMap.newKeySet();
-      Map<AttentionObserver, AttentionObserver> inner = new ConcurrentHashMap<>();
-      // the state, with its forks noting the threads they are called on
-      AttentionObserver watched = new AttentionObserver() {
-        @Override
-        public void onRow(AttentionRow row) {
-          forked.onRow(row);
-        }
+    withEngineThreads("2", () -> {
+      try (TransformerModel twoThreads = Models.load(Models.DEFAULT_ID)) {
+        CalibrationConfig c = CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX,
+            Placement.POST_SOFTMAX);
+        CalibrationState forked = new CalibrationState(CalibrationGeometry.of(twoThreads.info()), c);
+        CalibrationState single = new CalibrationState(CalibrationGeometry.of(twoThreads.info()), c);
+        Set<Thread> forkThreads = ConcurrentHashMap.newKeySet();
+        Map<AttentionObserver, AttentionObserver> inner = new ConcurrentHashMap<>();
+        // the state, with its forks noting the threads they are called on
+        AttentionObserver watched = new AttentionObserver() {
+          @Override
+          public void onRow(AttentionRow row) {
+            forked.onRow(row);
+          }
 
-        @Override
-        public AttentionObserver fork() {
-          AttentionObserver f = forked.fork();
-          AttentionObserver noting = row -> {
-            forkThreads.add(Thread.currentThread());
-            f.onRow(row);
-          };
-          inner.put(noting, f);
-          return noting;
-        }
+          @Override
+          public AttentionObserver fork() {
+            AttentionObserver f = forked.fork();
+            AttentionObserver noting = row -> {
+              forkThreads.add(Thread.currentThread());
+              f.onRow(row);
+            };
+            inner.put(noting, f);
+            return noting;
+          }
 
-        @Override
-        public void join(AttentionObserver fork) {
-          forked.join(inner.remove(fork));
+          @Override
+          public void join(AttentionObserver fork) {
+            forked.join(inner.remove(fork));
+          }
+        };
+        for (int pass = 0; pass < 2; pass++) {
+          twoThreads.forward(new ForwardRequest(seqs, AttentionMode.dense(), watched, false, false));
+          twoThreads.forward(new ForwardRequest(seqs, AttentionMode.dense(), single::onRow, false, false));
+          AttentionMode topK = AttentionMode.topK(32, Placement.POST_SOFTMAX);
+          twoThreads.forward(new ForwardRequest(seqs, topK, forked.observerForK(32, Placement.POST_SOFTMAX),
+              false, false));
+          AttentionObserver singleK = single.observerForK(32, Placement.POST_SOFTMAX);
+          twoThreads.forward(new ForwardRequest(seqs, topK, singleK::onRow, false, false));
+          assertArrayEquals(single.serialize(), forked.serialize(), "after pass " + pass);
         }
-      };
-      for (int pass = 0; pass < 2; pass++) {
-        twoThreads.forward(new ForwardRequest(seqs, AttentionMode.dense(), watched, false, false));
-        twoThreads.forward(new ForwardRequest(seqs, AttentionMode.dense(), single::onRow, false, false));
-        AttentionMode topK = AttentionMode.topK(32, Placement.POST_SOFTMAX);
-        twoThreads.forward(new ForwardRequest(seqs, topK, forked.observerForK(32, Placement.POST_SOFTMAX),
-            false, false));
-        AttentionObserver singleK = single.observerForK(32, Placement.POST_SOFTMAX);
-        twoThreads.forward(new ForwardRequest(seqs, topK, singleK::onRow, false, false));
-        assertArrayEquals(single.serialize(), forked.serialize(), "after pass " + pass);
+        assertTrue(inner.isEmpty(), "every fork is joined");
+        assertFalse(forkThreads.isEmpty(), "the engine forked the state");
+        assertFalse(forkThreads.contains(Thread.currentThread()), "forks run on the engine's other thread");
       }
-      assertTrue(inner.isEmpty(), "every fork is joined");
-      assertFalse(forkThreads.isEmpty(), "the engine forked the state");
-      assertFalse(forkThreads.contains(Thread.currentThread()), "forks run on the engine's other thread");
-    } finally {
-      if (before == null) {
-        System.clearProperty(BertEncoder.THREADS_PROPERTY);
-      } else {
-        System.setProperty(BertEncoder.THREADS_PROPERTY, before);
-      }
-    }
+    });
   }
 
   @Test
@@ -258,11 +253,9 @@ class BertEncoderTest {
 
   @Test
   void aPassWithoutOutputsShowsTheSameRowsAndCountsAsAFullPass() {
-    String before = System.getProperty(BertEncoder.THREADS_PROPERTY);
-    try {
-      // one thread runs layer by layer, two run the per-sequence dataflow
-      for (String threads : List.of("1", "2")) {
-        System.setProperty(BertEncoder.THREADS_PROPERTY, threads);
+    // one thread runs layer by layer, two run the per-sequence dataflow
+    for (String threads : List.of("1", "2")) {
+      withEngineThreads(threads, () -> {
         try (TransformerModel m = Models.load(Models.DEFAULT_ID)) {
           CalibrationConfig c = CalibrationConfig.defaults().withPlacements(Placement.PRE_SOFTMAX,
               Placement.POST_SOFTMAX);
@@ -296,13 +289,7 @@ class BertEncoderTest {
             assertArrayEquals(fullState.serialize(), onlyState.serialize(), what);
           }
         }
-      }
-    } finally {
-      if (before == null) {
-        System.clearProperty(BertEncoder.THREADS_PROPERTY);
-      } else {
-        System.setProperty(BertEncoder.THREADS_PROPERTY, before);
-      }
+      });
     }
   }
 
@@ -313,5 +300,19 @@ class BertEncoderTest {
     assertTrue(e.getMessage().contains("hidden states"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> only.withAttentionError(true));
     assertThrows(IllegalArgumentException.class, () -> ForwardRequest.of(seqs).withOutputs(false));
+  }
+
+  /** Runs body with the encoder's engine thread count ({@link BertEncoder#THREADS_PROPERTY}) set. */
+  private static void withEngineThreads(String threads, Runnable body) {
+    String before = System.setProperty(BertEncoder.THREADS_PROPERTY, threads);
+    try {
+      body.run();
+    } finally {
+      if (before == null) {
+        System.clearProperty(BertEncoder.THREADS_PROPERTY);
+      } else {
+        System.setProperty(BertEncoder.THREADS_PROPERTY, before);
+      }
+    }
   }
 }
