@@ -414,10 +414,11 @@ public final class BertEncoder implements TransformerModel {
     }
 
     List<SequenceOutput> outs = new ArrayList<>(b);
-    for (int s = 0; s < b && !request.wantOutputs(); s++) {
-      outs.add(new SequenceOutput(len[s], null, null, null));
-    }
-    for (int s = 0; s < b && request.wantOutputs(); s++) {
+    for (int s = 0; s < b; s++) {
+      if (!request.wantOutputs()) {
+        outs.add(new SequenceOutput(len[s], null, null, null));
+        continue;
+      }
       float[] pooled = new float[h];
       double[] acc = new double[h];
       for (int t = start[s]; t < start[s + 1]; t++) {
