@@ -21,15 +21,15 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Encoder side of the benchmark harness on all-MiniLM-L6-v2 at batch 8 × 128 tokens, plain Java, no
- * Spark: the machine's SGEMM peak (one thread, and both cores at once), the forward pass's achieved
- * GFLOP/s against it, calibrate throughput (passes as the calibrate job runs them: attention only, with a
+ * Encoder side of the benchmark harness on all-MiniLM-L6-v2 at batch 8 × 128 tokens, plain Java, no Spark:
+ * the machine's SGEMM peak (one thread, and both cores at once), the forward pass's achieved GFLOP/s against
+ * it, calibrate throughput (passes as the calibrate job runs them: attention only, with a
  * {@link CalibrationState} as observer) against plain forward throughput, and the same passes without the
- * observer (the statistics' own share), both for one dense pass with every k and for the job's default
- * top-k passes (top-k at calibration: one pass per placement and k, each with its k's observer), and the cost curve
- * over 1, 2, 4, 8 × a corpus of 8 sequences. Every measurement runs once per round, rounds interleave
- * them, so ratios compare runs under the same load.
- * Arguments: output markdown, rounds, and {@code memory} to measure peak heap of one calibration instead.
+ * observer (the statistics' own share), both for one dense pass with every k and for the job's default top-k
+ * passes (top-k at calibration: one pass per placement and k, each with its k's observer), and the cost curve
+ * over 1, 2, 4, 8 × a corpus of 8 sequences. Every measurement runs once per round, rounds interleave them,
+ * so ratios compare runs under the same load. Arguments: output markdown, rounds, and {@code memory} to
+ * measure peak heap of one calibration instead.
  */
 public final class EncoderCalibrationBenchmark {
   static final int BATCH = 8;
@@ -91,7 +91,8 @@ public final class EncoderCalibrationBenchmark {
         batches.add(corpus.subList(i, i + BATCH));
       }
       ForwardRequest plain = ForwardRequest.of(batches.get(0));
-      ForwardRequest attentionOnly = ForwardRequest.attentionOnly(batches.get(0), AttentionMode.dense(), null);
+      ForwardRequest attentionOnly =
+          ForwardRequest.attentionOnly(batches.get(0), AttentionMode.dense(), null);
       CalibrationState shared = new CalibrationState(geometry, cc);
       ForwardRequest calib = attentionOnly.withObserver(shared);
       // the calibrate job's default: top-k at calibration, one pass per placement and k below the length

@@ -15,12 +15,12 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The forward passes of top-k at calibration (TAC), as the calibrate job runs them: all-MiniLM-L6-v2 at
- * batch 8 × 128 tokens, exact top-k attention in every layer for k = 16, 32, 64 and both placements, each
- * pass feeding its k's observer of one {@link CalibrationState} (job defaults); then, for scale, a dense
- * pass with and without the all-k statistics. Prints the SHA-256 of the TAC passes' hidden states and of
- * the state (two builds must print the same), wall time per pass as the job runs it (attention only) (median, min – max over repetitions) and
- * process CPU per pass. Argument: timed repetitions of the six passes (default 7).
+ * The forward passes of top-k at calibration (TAC), as the calibrate job runs them: all-MiniLM-L6-v2 at batch
+ * 8 × 128 tokens, exact top-k attention in every layer for k = 16, 32, 64 and both placements, each pass
+ * feeding its k's observer of one {@link CalibrationState} (job defaults); then, for scale, a dense pass with
+ * and without the all-k statistics. Prints the SHA-256 of the TAC passes' hidden states and of the state (two
+ * builds must print the same), wall time per pass as the job runs it (attention only) (median, min – max over
+ * repetitions) and process CPU per pass. Argument: timed repetitions of the six passes (default 7).
  */
 public final class TacForwardBenchmark {
   private static final int[] KS = {16, 32, 64};
@@ -57,7 +57,8 @@ public final class TacForwardBenchmark {
         long t0 = System.nanoTime();
         for (int k : KS) {
           for (Placement p : Placement.values()) {
-            model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.topK(k, p), state.observerForK(k, p)));
+            model.forward(ForwardRequest.attentionOnly(batch, AttentionMode.topK(k, p),
+                state.observerForK(k, p)));
           }
         }
         if (rep >= 0) {

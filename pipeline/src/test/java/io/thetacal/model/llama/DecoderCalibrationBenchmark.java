@@ -17,13 +17,13 @@ import java.util.SplittableRandom;
 
 /**
  * Decoder calibration cost against sequence length, on the seeded random LLaMA of realistic shape that
- * {@link DecoderBenchmark} builds (12 layers, width 768, 12 query / 4 KV heads, FFN 2048, vocabulary
- * 32000): the same 512 tokens as 4 × 128, 2 × 256 and 1 × 512, so the projections do the same work
- * (timed alone too: fewer rows run them at a lower rate) and only attention grows with length; plain prefill (with logits) against calibrate prefill as the job runs it
- * (attention only, with a {@link CalibrationState} observer) and against the same attention-only prefill
- * without the observer (the statistics' own cost); and, from the fitted linear and quadratic parts, the
- * paper estimate for LLaMA-3-8B on a 64-executor cluster. Arguments: output
- * markdown, rounds, and {@code memory} to measure peak heap of one calibration instead.
+ * {@link DecoderBenchmark} builds (12 layers, width 768, 12 query / 4 KV heads, FFN 2048, vocabulary 32000):
+ * the same 512 tokens as 4 × 128, 2 × 256 and 1 × 512, so the projections do the same work (timed alone too:
+ * fewer rows run them at a lower rate) and only attention grows with length; plain prefill (with logits)
+ * against calibrate prefill as the job runs it (attention only, with a {@link CalibrationState} observer) and
+ * against the same attention-only prefill without the observer (the statistics' own cost); and, from the
+ * fitted linear and quadratic parts, the paper estimate for LLaMA-3-8B on a 64-executor cluster. Arguments:
+ * output markdown, rounds, and {@code memory} to measure peak heap of one calibration instead.
  */
 public final class DecoderCalibrationBenchmark {
   static final long SEED = 20250211L;
@@ -154,8 +154,8 @@ public final class DecoderCalibrationBenchmark {
       attnPerSeq[li] = (restMed[li] - fit[0]) * LENGTHS[li] / TOKENS;
       perSeq[li] = calMed[li] * LENGTHS[li] / TOKENS;
     }
-    double linearFlops = TOKENS * calibrationLinearFlopsPerToken(cfg.numLayers(), cfg.hiddenSize(), cfg.qDim(),
-        cfg.kvDim(), cfg.intermediateSize());
+    double linearFlops = TOKENS * calibrationLinearFlopsPerToken(cfg.numLayers(), cfg.hiddenSize(),
+        cfg.qDim(), cfg.kvDim(), cfg.intermediateSize());
     // the rate of a 4096-token sequence's linear part: the GEMMs on 512-row shapes and the element-wise work
     double linearRate = linearFlops / (gemmMed[nl - 1] + fit[0]) / 1e9;
     double attnFlops512 = attentionFlops(cfg, 512);
@@ -167,12 +167,13 @@ public final class DecoderCalibrationBenchmark {
         + "2048, vocabulary 32000, seed %d), generated in memory; %d tokens per measurement as 4 × 128, "
         + "2 × 256 and 1 × 512 tokens, so the linear part (projections, norms) does the same work and only "
         + "attention grows; its projection GEMMs run slower on the shorter sequences' fewer rows, so they are "
-        + "timed alone at every length and taken out before the fit. Plain = prefill with logits. Calibrate = the prefill as the job runs it: "
-        + "attention only (no output head; the last layer stops after its attention kernel) with a "
-        + "CalibrationState (the job's defaults, %d bytes) as observer; attention only = the same without "
-+ "the observer; projection GEMMs = the calibration pass's GEMMs alone (Q|K|V of every layer, output "
-        + "and FFN of all but the last) on the same shapes. %d rounds, each running every length all four "
-        + "ways (order rotated). Times are process CPU seconds (one BLAS thread and one Java thread do the work, so CPU time is "
+        + "timed alone at every length and taken out before the fit. Plain = prefill with logits. "
+        + "Calibrate = the prefill as the job runs it: attention only (no output head; the last layer stops "
+        + "after its attention kernel) with a CalibrationState (the job's defaults, %d bytes) as observer; "
+        + "attention only = the same without the observer; projection GEMMs = the calibration pass's GEMMs "
+        + "alone (Q|K|V of every layer, output and FFN of all but the last) on the same shapes. %d rounds, "
+        + "each running every length all four ways (order rotated). Times are process CPU seconds (one BLAS "
+        + "thread and one Java thread do the work, so CPU time is "
         + "the work itself and less sensitive to the machine's load than wall time, which is shown for calibrate). 1-minute load average per round: %s. One BLAS thread (OPENBLAS_NUM_THREADS=%s): the "
         + "figures are per core.%n%n", SEED, TOKENS, CalibrationState.sizeBytesFor(geometry, cc), rounds,
         Bench.Stat.of(loads).fmt("%.1f"), System.getenv("OPENBLAS_NUM_THREADS")));
@@ -337,8 +338,8 @@ public final class DecoderCalibrationBenchmark {
       CalibrationState st = new CalibrationState(CalibrationGeometry.of(model.info()), jobConfig());
       PeakHeap.resetPoolPeaks();
       for (int l : LENGTHS) {
-        model.forward(ForwardRequest.attentionOnly(sequences(cfg, l, TOKENS / l, SEED + l), AttentionMode.dense(),
-            st));
+        model.forward(ForwardRequest.attentionOnly(sequences(cfg, l, TOKENS / l, SEED + l),
+            AttentionMode.dense(), st));
       }
       String what = gguf == null ? "random LLaMA 12 × 768 (FFN 2048, vocab 32000)"
           : f("random LLaMA 12 × 768 (FFN 2048, vocab 32000) loaded from a %s GGUF of %.0f MB (weights memory-mapped)", type,
