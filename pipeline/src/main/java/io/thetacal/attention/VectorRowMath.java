@@ -54,41 +54,43 @@ final class VectorRowMath {
     return b == 0f && Float.isFinite(m) ? m : Float.NaN;
   }
 
-  private static FloatVector exp(FloatVector x, byte[] bits) {
-    x = x.max(EXP_LO);
-    FloatVector t = x.mul(LOG2E).add(ROUND);
-    FloatVector n = t.sub(ROUND);
-    FloatVector r = x.sub(n.mul(LN2_HI));
-    r = r.sub(n.mul(LN2_LO));
-    FloatVector z = r.mul(r);
-    FloatVector y = r.mul(P0).add(P1);
-    y = y.mul(r).add(P2);
-    y = y.mul(r).add(P3);
-    y = y.mul(r).add(P4);
-    y = y.mul(r).add(P5);
-    y = y.mul(z).add(r).add(1f);
-    // The low mantissa bits of t hold the integer n (see RowMath.exp). The bits go through memory: a
-    // reinterpret compiled inside a large caller (the attention kernel) was left to the library's slow
-    // path by C2, which allocates per call.
-    t.intoByteArray(bits, 0, ByteOrder.nativeOrder());
-    IntVector.fromByteArray(I, bits, 0, ByteOrder.nativeOrder()).sub(ROUND_BITS - 127)
-        .lanewise(VectorOperators.LSHL, 23).intoByteArray(bits, 0, ByteOrder.nativeOrder());
-    return y.mul(FloatVector.fromByteArray(S, bits, 0, ByteOrder.nativeOrder()));
-  }
-
-  /** {@link RowMath#expShifted}; {@code scratch} holds at least one vector's bytes. */
+  /**
+   * {@link RowMath#expShifted}; {@code scratch} holds at least two vectors' bytes. No vector lives across
+   * an iteration or a call: the lane sums are kept in {@code scratch}, and the exponential is written out
+   * in the loop. A vector carried around the loop in a variable was, in some JVMs and not in others,
+   * left boxed by C2 (an allocation per operation, about 170 MB per encoder pass).
+   */
   static double expShifted(float[] a, int off, int n, float m, float[] out, byte[] scratch) {
     int j = 0;
-    FloatVector acc = FloatVector.zero(S);
+    int sums = S.vectorByteSize();
+    java.util.Arrays.fill(scratch, sums, 2 * sums, (byte) 0);
     for (int bound = S.loopBound(n); j < bound; j += S.length()) {
-      FloatVector e = exp(FloatVector.fromArray(S, a, off + j).sub(m), scratch);
+      FloatVector x = FloatVector.fromArray(S, a, off + j).sub(m).max(EXP_LO);
+      FloatVector t = x.mul(LOG2E).add(ROUND);
+      FloatVector k = t.sub(ROUND);
+      FloatVector r = x.sub(k.mul(LN2_HI));
+      r = r.sub(k.mul(LN2_LO));
+      FloatVector z = r.mul(r);
+      FloatVector y = r.mul(P0).add(P1);
+      y = y.mul(r).add(P2);
+      y = y.mul(r).add(P3);
+      y = y.mul(r).add(P4);
+      y = y.mul(r).add(P5);
+      y = y.mul(z).add(r).add(1f);
+      // The low mantissa bits of t hold the integer k (see RowMath.exp). The bits go through memory: a
+      // reinterpret compiled inside a large caller (the attention kernel) was left to the library's slow
+      // path by C2, which allocates per call.
+      t.intoByteArray(scratch, 0, ByteOrder.nativeOrder());
+      IntVector.fromByteArray(I, scratch, 0, ByteOrder.nativeOrder()).sub(ROUND_BITS - 127)
+          .lanewise(VectorOperators.LSHL, 23).intoByteArray(scratch, 0, ByteOrder.nativeOrder());
+      FloatVector e = y.mul(FloatVector.fromByteArray(S, scratch, 0, ByteOrder.nativeOrder()));
       e.intoArray(out, j);
-      acc = acc.add(e);
+      FloatVector.fromByteArray(S, scratch, sums, ByteOrder.nativeOrder()).add(e)
+          .intoByteArray(scratch, sums, ByteOrder.nativeOrder());
     }
-    acc.intoByteArray(scratch, 0, ByteOrder.nativeOrder());
     double sum = 0;
     for (int l = 0; l < S.length(); l++) {
-      sum += (float) FLOATS.get(scratch, l * Float.BYTES);
+      sum += (float) FLOATS.get(scratch, sums + l * Float.BYTES);
     }
     for (; j < n; j++) {
       float e = RowMath.exp(a[off + j] - m);

@@ -262,7 +262,7 @@ public final class PackedGemm {
      */
     static void mulSet(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] p, float[] c,
         int cOff, int ldc) {
-      float[] t = new float[MR * NR];
+      float[] t = n % NR == 0 ? null : new float[MR * NR];
       int iFull = m - m % MR;
       for (int j0 = 0, jp = 0; j0 < n; j0 += NR, jp++) {
         int po = jp * k * NR;
@@ -446,7 +446,7 @@ public final class PackedGemm {
       c71.add(FloatVector.fromArray(S, c, o7 + L)).intoArray(c, o7 + L);
     }
 
-    /** {@link #tile8} storing alpha · sum. */
+    /** {@link #tile8} storing alpha · sum (the sum's bits when alpha is 1). */
     private static void tile8Set(float[] a, int ao, int lda, float[] p, int po, int kc, float alpha,
         float[] c, int co, int ldc) {
       int o1 = co + ldc;
@@ -508,23 +508,32 @@ public final class PackedGemm {
         c70 = b0.fma(v, c70);
         c71 = b1.fma(v, c71);
       }
+      c00.intoArray(c, co);
+      c01.intoArray(c, co + L);
+      c10.intoArray(c, o1);
+      c11.intoArray(c, o1 + L);
+      c20.intoArray(c, o2);
+      c21.intoArray(c, o2 + L);
+      c30.intoArray(c, o3);
+      c31.intoArray(c, o3 + L);
+      c40.intoArray(c, o4);
+      c41.intoArray(c, o4 + L);
+      c50.intoArray(c, o5);
+      c51.intoArray(c, o5 + L);
+      c60.intoArray(c, o6);
+      c61.intoArray(c, o6 + L);
+      c70.intoArray(c, o7);
+      c71.intoArray(c, o7 + L);
+      if (alpha == 1f) {
+        return;
+      }
+      // Scaled in a pass of its own over the stored tile: scaling the loop's accumulators before the
+      // stores left some of them boxed by C2 in some JVMs (an allocation per store).
       FloatVector al = FloatVector.broadcast(S, alpha);
-      c00.mul(al).intoArray(c, co);
-      c01.mul(al).intoArray(c, co + L);
-      c10.mul(al).intoArray(c, o1);
-      c11.mul(al).intoArray(c, o1 + L);
-      c20.mul(al).intoArray(c, o2);
-      c21.mul(al).intoArray(c, o2 + L);
-      c30.mul(al).intoArray(c, o3);
-      c31.mul(al).intoArray(c, o3 + L);
-      c40.mul(al).intoArray(c, o4);
-      c41.mul(al).intoArray(c, o4 + L);
-      c50.mul(al).intoArray(c, o5);
-      c51.mul(al).intoArray(c, o5 + L);
-      c60.mul(al).intoArray(c, o6);
-      c61.mul(al).intoArray(c, o6 + L);
-      c70.mul(al).intoArray(c, o7);
-      c71.mul(al).intoArray(c, o7 + L);
+      for (int r = 0, o = co; r < MR; r++, o += ldc) {
+        FloatVector.fromArray(S, c, o).mul(al).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).mul(al).intoArray(c, o + L);
+      }
     }
   }
 }
