@@ -47,7 +47,8 @@ public final class EncoderBenchmark {
     void run() throws Exception;
   }
 
-  record Stats(String name, double medianTps, double minTps, double maxTps, double[] ms, double[] cpuMs) {
+  record Stats(String name, double medianTps, double minTps, double maxTps, double[] ms, double[] cpuMs,
+      double[] allocMb) {
     double medianCpuMs() {
       return median(cpuMs);
     }
@@ -56,6 +57,9 @@ public final class EncoderBenchmark {
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
           .getOperatingSystemMXBean();
+  /** Java heap allocation of all threads: a pass left with boxed vectors by the JIT shows here. */
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
 
   static double median(double[] v) {
     double[] sorted = v.clone();
@@ -111,6 +115,7 @@ public final class EncoderBenchmark {
         int nv = variants.length;
         double[][] ms = new double[nv][runs];
         double[][] cpu = new double[nv][runs];
+        double[][] alloc = new double[nv][runs];
         for (int i = 0; i < runs; i++) {
           for (int step = 0; step < nv; step++) {
             int v = (i + step) % nv;
@@ -118,14 +123,16 @@ public final class EncoderBenchmark {
             // in the process CPU time) of whatever runs next: let them go idle first, untimed.
             Thread.sleep(PAUSE_MS);
             long c0 = OS.getProcessCpuTime();
+            long a0 = THREADS.getTotalThreadAllocatedBytes();
             long t0 = System.nanoTime();
             variants[v].run();
             ms[v][i] = (System.nanoTime() - t0) / 1e6;
             cpu[v][i] = (OS.getProcessCpuTime() - c0) / 1e6;
+            alloc[v][i] = (THREADS.getTotalThreadAllocatedBytes() - a0) / 1e6;
           }
         }
         for (int v = 0; v < nv; v++) {
-          results.add(summarize(names[v], ms[v], cpu[v]));
+          results.add(summarize(names[v], ms[v], cpu[v], alloc[v]));
         }
       }
       if (obs.rows == 0 || onlyObs.rows != obs.rows) {
@@ -141,11 +148,12 @@ public final class EncoderBenchmark {
           System.getProperty("os.name"), System.getProperty("os.arch"), load);
       System.out.println();
       System.out.println("| run | median tokens/s (wall) | min–max tokens/s | median ms/batch (wall) |"
-          + " median CPU ms/batch (all threads) | runs |");
-      System.out.println("|---|---:|---:|---:|---:|---:|");
+          + " median CPU ms/batch (all threads) | median Java heap MB allocated/batch | runs |");
+      System.out.println("|---|---:|---:|---:|---:|---:|---:|");
       for (Stats s : results) {
-        System.out.printf("| %s | %.0f | %.0f–%.0f | %.1f | %.1f | %d |%n", s.name(), s.medianTps(),
-            s.minTps(), s.maxTps(), BATCH * TOKENS / s.medianTps() * 1e3, s.medianCpuMs(), s.ms().length);
+        System.out.printf("| %s | %.0f | %.0f–%.0f | %.1f | %.1f | %.1f | %d |%n", s.name(), s.medianTps(),
+            s.minTps(), s.maxTps(), BATCH * TOKENS / s.medianTps() * 1e3, s.medianCpuMs(), median(s.allocMb()),
+            s.ms().length);
       }
       System.out.println();
       System.out.printf("capture-on / ONNX Runtime = %.2fx; capture overhead = %.1f%% (capture-off /"
@@ -162,12 +170,12 @@ public final class EncoderBenchmark {
     }
   }
 
-  private static Stats summarize(String name, double[] ms, double[] cpu) {
+  private static Stats summarize(String name, double[] ms, double[] cpu, double[] allocMb) {
     double[] sorted = ms.clone();
     Arrays.sort(sorted);
     int n = sorted.length;
     double tokens = BATCH * TOKENS;
     return new Stats(name, tokens / (median(ms) / 1e3), tokens / (sorted[n - 1] / 1e3),
-        tokens / (sorted[0] / 1e3), ms, cpu);
+        tokens / (sorted[0] / 1e3), ms, cpu, allocMb);
   }
 }
