@@ -12,8 +12,11 @@ final class RowMath {
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !Boolean.getBoolean("thetacal.attention.scalar");
 
-  /** Bytes of the widest vector the Vector API has (2048 bits): the scratch {@link #expShifted} needs. */
-  static final int SCRATCH_BYTES = 256;
+  /**
+   * Bytes of two of the widest vectors the Vector API has (2048 bits): the scratch {@link #expShifted}
+   * needs (the exponent bits of one vector, and the lane sums).
+   */
+  static final int SCRATCH_BYTES = 512;
 
   static final float EXP_LO = -87f;
   static final float LOG2E = 1.44269504088896341f;

@@ -15,6 +15,7 @@ import static io.thetacal.attention.RowMath.ROUND;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -63,7 +64,7 @@ final class VectorRowMath {
   static double expShifted(float[] a, int off, int n, float m, float[] out, byte[] scratch) {
     int j = 0;
     int sums = S.vectorByteSize();
-    java.util.Arrays.fill(scratch, sums, 2 * sums, (byte) 0);
+    Arrays.fill(scratch, sums, 2 * sums, (byte) 0);
     for (int bound = S.loopBound(n); j < bound; j += S.length()) {
       FloatVector x = FloatVector.fromArray(S, a, off + j).sub(m).max(EXP_LO);
       FloatVector t = x.mul(LOG2E).add(ROUND);
