@@ -3,8 +3,8 @@ package io.thetacal.io;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.thetacal.ChildJvm;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,18 +29,6 @@ class PublishCrashTest {
   @TempDir
   Path out;
 
-  private static List<String> jvmFlags() {
-    List<String> flags = new ArrayList<>();
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("-XX:+Ignore")
-          || a.startsWith("-Dio.netty") || a.startsWith("--enable-native-access")
-          || a.startsWith("--sun-misc")) {
-        flags.add(a);
-      }
-    }
-    return flags;
-  }
-
   @Test
   void everyKillLeavesCurrentResolvingToACompleteVerifiedVersion() throws Exception {
     ThresholdStore store = ThresholdStore.under(out, Clock.systemUTC());
@@ -48,14 +36,14 @@ class PublishCrashTest {
       String v = store.nextVersionName();
       store.publish(lock, ThresholdStoreTest.candidate(v, 0), ThresholdStoreTest.record(v, null, true));
     }
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String java = ChildJvm.java();
     SplittableRandom rnd = new SplittableRandom(20261123);
     int survived = 0;
     int published = 0;
     int staleReported = 0;
     for (int kill = 0; kill < KILLS; kill++) {
       List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m"));
-      cmd.addAll(jvmFlags());
+      cmd.addAll(ChildJvm.moduleFlags());
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
           RefreshUntilKilled.class.getName(), store.root().toString(), String.valueOf(1000L * kill)));
       Path log = out.resolve("child-" + kill + ".log");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.management.ThreadMXBean;
+import io.thetacal.ChildJvm;
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionRow;
 import io.thetacal.model.ForwardRequest;
@@ -35,14 +36,8 @@ class SteadyStateAllocationTest {
 
   @Test
   void aCompiledForwardPassAllocatesNoBoxedVectors(@TempDir Path dir) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx2g", "-XX:-TieredCompilation"));
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-") || a.startsWith("-XX:+Ignore") || a.startsWith("--enable-native-access")
-          || a.startsWith("--sun-misc")) {
-        cmd.add(a);
-      }
-    }
+    List<String> cmd = new ArrayList<>(List.of(ChildJvm.java(), "-Xmx2g", "-XX:-TieredCompilation"));
+    cmd.addAll(ChildJvm.moduleFlags());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Passes.class.getName()));
     Path log = dir.resolve("child.log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
