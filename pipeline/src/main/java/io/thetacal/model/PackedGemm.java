@@ -321,28 +321,28 @@ public final class PackedGemm {
 
     /**
      * The exact GELU in place on a tile of {@code rows} rows × {@value #NR} columns of c: 0.5 · v ·
-     * (1 + erf(v / √2)) with the rational erf of the encoder's scalar GELU, operation for operation, so
+     * (1 + erf(v / √2)) with {@link Erf}'s rational form and constants, operation for operation, so
      * lanes give the scalar's bits. Written out in the loop: a vector passed to a method that is not
      * inlined is boxed. The constants are vectors made once, not scalars broadcast by each operation: with
      * scalar operands the stored product was, in some JVMs, left boxed by C2 (an allocation per vector,
      * about 57 MB per encoder pass).
      */
     private static void gelu(float[] c, int co, int ldc, int rows) {
-      FloatVector rsqrt2 = FloatVector.broadcast(S, 0.70710678f);
-      FloatVector hi = FloatVector.broadcast(S, 4f);
-      FloatVector lo = FloatVector.broadcast(S, -4f);
-      FloatVector p0 = FloatVector.broadcast(S, -2.72614225801306e-10f);
-      FloatVector p1 = FloatVector.broadcast(S, 2.77068142495902e-08f);
-      FloatVector p2 = FloatVector.broadcast(S, 2.10102402082508e-06f);
-      FloatVector p3 = FloatVector.broadcast(S, 5.69250639462346e-05f);
-      FloatVector p4 = FloatVector.broadcast(S, 7.34990630326855e-04f);
-      FloatVector p5 = FloatVector.broadcast(S, 2.95459980854025e-03f);
-      FloatVector p6 = FloatVector.broadcast(S, 1.60960333262415e-02f);
-      FloatVector q0 = FloatVector.broadcast(S, -1.45660718464996e-05f);
-      FloatVector q1 = FloatVector.broadcast(S, 2.13374055278905e-04f);
-      FloatVector q2 = FloatVector.broadcast(S, 1.68282697438203e-03f);
-      FloatVector q3 = FloatVector.broadcast(S, 7.37332916720468e-03f);
-      FloatVector q4 = FloatVector.broadcast(S, 1.42647390514189e-02f);
+      FloatVector rsqrt2 = FloatVector.broadcast(S, Erf.RSQRT2);
+      FloatVector hi = FloatVector.broadcast(S, Erf.CLAMP);
+      FloatVector lo = FloatVector.broadcast(S, -Erf.CLAMP);
+      FloatVector p0 = FloatVector.broadcast(S, Erf.P0);
+      FloatVector p1 = FloatVector.broadcast(S, Erf.P1);
+      FloatVector p2 = FloatVector.broadcast(S, Erf.P2);
+      FloatVector p3 = FloatVector.broadcast(S, Erf.P3);
+      FloatVector p4 = FloatVector.broadcast(S, Erf.P4);
+      FloatVector p5 = FloatVector.broadcast(S, Erf.P5);
+      FloatVector p6 = FloatVector.broadcast(S, Erf.P6);
+      FloatVector q0 = FloatVector.broadcast(S, Erf.Q0);
+      FloatVector q1 = FloatVector.broadcast(S, Erf.Q1);
+      FloatVector q2 = FloatVector.broadcast(S, Erf.Q2);
+      FloatVector q3 = FloatVector.broadcast(S, Erf.Q3);
+      FloatVector q4 = FloatVector.broadcast(S, Erf.Q4);
       FloatVector half = FloatVector.broadcast(S, 0.5f);
       FloatVector one = FloatVector.broadcast(S, 1f);
       for (int i = 0; i < rows; i++) {
@@ -352,15 +352,15 @@ public final class PackedGemm {
           FloatVector x = v.mul(rsqrt2).min(hi).max(lo);
           FloatVector x2 = x.mul(x);
           FloatVector p = x2.mul(p0).add(p1);
-          p = p.mul(x2).sub(p2);
-          p = p.mul(x2).sub(p3);
-          p = p.mul(x2).sub(p4);
-          p = p.mul(x2).sub(p5);
-          p = p.mul(x2).sub(p6);
-          FloatVector q = x2.mul(q0).sub(q1);
-          q = q.mul(x2).sub(q2);
-          q = q.mul(x2).sub(q3);
-          q = q.mul(x2).sub(q4);
+          p = p.mul(x2).add(p2);
+          p = p.mul(x2).add(p3);
+          p = p.mul(x2).add(p4);
+          p = p.mul(x2).add(p5);
+          p = p.mul(x2).add(p6);
+          FloatVector q = x2.mul(q0).add(q1);
+          q = q.mul(x2).add(q2);
+          q = q.mul(x2).add(q3);
+          q = q.mul(x2).add(q4);
           v.mul(half).mul(x.mul(p).div(q).add(one)).intoArray(c, o);
         }
       }

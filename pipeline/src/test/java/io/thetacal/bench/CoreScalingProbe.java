@@ -156,7 +156,10 @@ public final class CoreScalingProbe {
   private static double calibrate(TransformerModel model, List<int[]> batch, CalibrationConfig cc, long warm,
       long end) {
     CalibrationState state = new CalibrationState(CalibrationGeometry.of(model.info()), cc);
+    com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     long tokens = 0;
+    long batches = 0;
+    long alloc0 = 0;
     long start = 0;
     boolean measuring = false;
     int[] lens = {20, 33, 47, 61, 77, 90, 105, 128};
@@ -169,8 +172,13 @@ public final class CoreScalingProbe {
         measuring = true;
         start = now;
         tokens = 0;
+        batches = 0;
+        alloc0 = mx.getCurrentThreadAllocatedBytes();
       }
       if (now >= end) {
+        // a JVM whose JIT left vector code boxed allocates about 100 bytes per vector operation
+        System.err.printf(Locale.ROOT, "probe thread: %.0f tokens/s, %.1f MB allocated per batch%n",
+            tokens / ((now - start) / 1e9), (mx.getCurrentThreadAllocatedBytes() - alloc0) / 1e6 / batches);
         return tokens / ((now - start) / 1e9);
       }
       for (Placement p : cc.placements()) {
@@ -182,6 +190,7 @@ public final class CoreScalingProbe {
         }
       }
       tokens += 8L * len;
+      batches++;
     }
   }
 }

@@ -197,7 +197,11 @@ public final class StandaloneCluster implements AutoCloseable {
   }
 
   /** The module flags of the test JVM itself (surefire's argLine), which Spark's JVMs need too. */
-  private static List<String> moduleFlags() {
+  /**
+   * The module and access flags of this JVM (surefire's argLine) that a child JVM of the jobs' code needs:
+   * the cluster's daemons, or a driver a test launches.
+   */
+  public static List<String> moduleFlags() {
     List<String> out = new ArrayList<>();
     out.add("-XX:+IgnoreUnrecognizedVMOptions");
     for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {

@@ -13,6 +13,7 @@ import io.thetacal.io.VersionedDirectory;
 import io.thetacal.jobs.SharedSpark;
 import io.thetacal.jobs.ThetacalJobs;
 import io.thetacal.jobs.calibrate.CalibrateResult;
+import io.thetacal.jobs.cluster.StandaloneCluster;
 import io.thetacal.jobs.config.ConfigLoader;
 import io.thetacal.jobs.config.ThetacalConfig;
 import java.io.IOException;
@@ -161,7 +162,7 @@ class DriverCrashTest {
   static Process driver(Path conf, Path out, String version, Path log) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(moduleFlags());
+    cmd.addAll(StandaloneCluster.moduleFlags());
     cmd.add("-Xmx2g");
     cmd.add("-Dspark.master=local[2]");
     cmd.add("-Dspark.ui.enabled=false");
@@ -174,18 +175,6 @@ class DriverCrashTest {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     return pb.start();
-  }
-
-  static List<String> moduleFlags() {
-    List<String> out = new ArrayList<>();
-    out.add("-XX:+IgnoreUnrecognizedVMOptions");
-    for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("--enable-native-access")
-          || a.startsWith("--sun-misc-unsafe") || a.startsWith("-Dio.netty")) {
-        out.add(a);
-      }
-    }
-    return out;
   }
 
   static String tail(Path log) {

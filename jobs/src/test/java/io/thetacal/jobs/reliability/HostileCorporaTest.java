@@ -9,6 +9,7 @@ import io.thetacal.jobs.SharedSpark;
 import io.thetacal.jobs.ThetacalJobs;
 import io.thetacal.jobs.calibrate.CalibrateException;
 import io.thetacal.jobs.calibrate.CalibrateResult;
+import io.thetacal.jobs.cluster.StandaloneCluster;
 import io.thetacal.jobs.config.ConfigLoader;
 import io.thetacal.jobs.config.ThetacalConfig;
 import io.thetacal.jobs.ingest.IngestException;
@@ -87,7 +88,7 @@ class HostileCorporaTest {
     Path log = tmp.resolve("ingest.log");
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(DriverCrashTest.moduleFlags());
+    cmd.addAll(StandaloneCluster.moduleFlags());
     cmd.addAll(List.of("-Xmx768m", "-Dspark.master=local[2]", "-Dspark.ui.enabled=false",
         "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1", "-cp",
         System.getProperty("java.class.path"), "io.thetacal.jobs.cli.Thetacal", "ingest", "--conf", conf.toString(),

@@ -5,6 +5,7 @@ import io.thetacal.attention.AttentionMode;
 import io.thetacal.attention.AttentionObserver;
 import io.thetacal.attention.AttentionOutputError;
 import io.thetacal.attention.AttentionStats;
+import io.thetacal.model.Erf;
 import io.thetacal.model.ForwardRequest;
 import io.thetacal.model.ForwardResult;
 import io.thetacal.model.Gemm;
@@ -265,8 +266,7 @@ public final class BertEncoder implements TransformerModel {
   private void geluRange(float[] x, int e0, int e1) {
     if (w.geluErf()) {
       for (int i = e0; i < e1; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1f + Erf.erf(v * 0.70710678f));
+        x[i] = Erf.gelu(x[i]);
       }
     } else {
       for (int i = e0; i < e1; i++) {
