@@ -15,10 +15,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageSubmitted;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -51,6 +56,64 @@ public final class SparkScalingBenchmark {
       // executor, waiting for it leaves the other core idle
       new String[] {"spark.locality.wait", "0s"},
       new String[] {"spark.dynamicAllocation.enabled", "false"});
+
+  /**
+   * Spark's own task metrics for the stage of the capture job that runs the model (the stage of job group
+   * {@code thetacal-calibrate-capture} with the most task time): each executor's tasks, run and CPU
+   * seconds. Shows whether one executor JVM ran the same work slower than the other.
+   */
+  static final class CaptureTasks extends SparkListener {
+    private final java.util.Set<Integer> captureStages = ConcurrentHashMap.newKeySet();
+    private final Map<Integer, Map<String, List<double[]>>> byStage = new ConcurrentHashMap<>();
+
+    @Override
+    public void onStageSubmitted(SparkListenerStageSubmitted e) {
+      java.util.Properties p = e.properties();
+      if (p != null && "thetacal-calibrate-capture".equals(p.getProperty("spark.jobGroup.id"))) {
+        captureStages.add(e.stageInfo().stageId());
+      }
+    }
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd e) {
+      if (captureStages.contains(e.stageId()) && e.taskMetrics() != null && e.taskInfo().successful()) {
+        byStage.computeIfAbsent(e.stageId(), k -> new ConcurrentHashMap<>())
+            .computeIfAbsent(e.taskInfo().executorId(), k -> java.util.Collections.synchronizedList(new ArrayList<>()))
+            .add(new double[] {e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9});
+      }
+    }
+
+    /** Executor id → (run s, CPU s) of each task of the model stage, by executor id. */
+    Map<String, List<double[]>> modelStage() {
+      Map<String, List<double[]>> best = Map.of();
+      double most = -1;
+      for (Map<String, List<double[]>> stage : byStage.values()) {
+        double total = stage.values().stream().flatMap(List::stream).mapToDouble(t -> t[0]).sum();
+        if (total > most) {
+          most = total;
+          best = stage;
+        }
+      }
+      return new java.util.TreeMap<>(best);
+    }
+
+    /** Waits (the listener bus is asynchronous) until the model stage reported {@code tasks} tasks. */
+    Map<String, List<double[]>> modelStage(int tasks) throws InterruptedException {
+      long end = System.nanoTime() + 30_000_000_000L;
+      while (modelStage().values().stream().mapToInt(List::size).sum() < tasks && System.nanoTime() < end) {
+        Thread.sleep(50);
+      }
+      return modelStage();
+    }
+
+    /** "exec 0: 4 × 26.1 s (CPU 25.6 s); exec 1: ..." with the median task of each executor. */
+    static String describe(Map<String, List<double[]>> stage) {
+      return stage.entrySet().stream().map(e -> String.format(Locale.ROOT, "%s: %d × %.1f s (CPU %.1f s)",
+          e.getKey().equals("driver") ? "driver" : "exec " + e.getKey(), e.getValue().size(),
+          median(e.getValue().stream().mapToDouble(t -> t[0]).toArray()),
+          median(e.getValue().stream().mapToDouble(t -> t[1]).toArray()))).collect(Collectors.joining("; "));
+    }
+  }
 
   /** bin/thetacal's Spark settings (conf/spark-defaults.conf), so that the benchmark runs what users run. */
   static java.util.Properties sparkDefaults() throws java.io.IOException {
@@ -180,7 +243,7 @@ public final class SparkScalingBenchmark {
    * loads per executor JVM (cluster only).
    */
   record Run(double appStart, CalibrateResult warmUp, CalibrateResult result, double cpu, double load,
-      List<List<ModelLoad>> modelLoads) {
+      List<List<ModelLoad>> modelLoads, Map<String, List<double[]>> captureTasks) {
     double seconds(ToDoubleFunction<CalibrateTimings> part) {
       return part.applyAsDouble(result.timings());
     }
@@ -250,13 +313,15 @@ public final class SparkScalingBenchmark {
             double appStart = (System.nanoTime() - a0) / 1e9;
             CalibrateResult w = ThetacalJobs.get(s).calibrate().config(warmUp).outputRoot(root)
                 .version("w" + v).execute();
+            CaptureTasks tasks = new CaptureTasks();
+            s.sparkContext().addSparkListener(tasks);
             double cpu0 = processCpu() + executorCpu(onCluster ? cluster : null);
             CalibrateResult res = ThetacalJobs.get(s).calibrate().config(config).outputRoot(root)
                 .version("v" + (v++)).execute();
             double cpu = processCpu() + executorCpu(onCluster ? cluster : null) - cpu0;
             List<List<ModelLoad>> loads = onCluster
                 ? executorModelLoads(clusterDir, s.sparkContext().applicationId()) : List.of();
-            runs.get(m).add(new Run(appStart, w, res, cpu, l, loads));
+            runs.get(m).add(new Run(appStart, w, res, cpu, l, loads, tasks.modelStage(res.timings().partitions())));
           } finally {
             s.stop();
           }
@@ -360,6 +425,14 @@ public final class SparkScalingBenchmark {
       md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", masters[m],
           stat(each(rs, Run::appStart), "%.1f"), stat(each(rs, r -> sec(r.warmUp().elapsed())), "%.1f"),
           stat(each(rs, r -> sec(r.warmUp().timings().modelLoad())), "%.1f"), count, perJvm));
+    }
+    md.append("\nTasks of the capture job's model stage, from Spark's task metrics (per round: each executor's "
+        + "tasks × the median task's run time, and its CPU time; local mode's tasks run in the driver):\n\n");
+    md.append("| run | " + java.util.stream.IntStream.rangeClosed(1, rounds).mapToObj(r -> "round " + r)
+        .collect(Collectors.joining(" | ")) + " |\n|---|" + "---|".repeat(rounds) + "\n");
+    for (int m = 0; m < masters.length; m++) {
+      md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
+          .map(r -> CaptureTasks.describe(r.captureTasks())).collect(Collectors.joining(" | "))).append(" |\n");
     }
     double[][] speedup = new double[masters.length][rounds];
     double[][] captureSpeedup = new double[masters.length][rounds];
