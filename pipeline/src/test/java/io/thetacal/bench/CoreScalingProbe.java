@@ -176,10 +176,11 @@ public final class CoreScalingProbe {
         alloc0 = mx.getCurrentThreadAllocatedBytes();
       }
       if (now >= end) {
+        double rate = tokens / ((now - start) / 1e9);
         // a JVM whose JIT left vector code boxed allocates about 100 bytes per vector operation
-        System.err.printf(Locale.ROOT, "probe thread: %.0f tokens/s, %.1f MB allocated per batch%n",
-            tokens / ((now - start) / 1e9), (mx.getCurrentThreadAllocatedBytes() - alloc0) / 1e6 / batches);
-        return tokens / ((now - start) / 1e9);
+        System.err.printf(Locale.ROOT, "probe thread: %.0f tokens/s, %.1f MB allocated per batch%n", rate,
+            (mx.getCurrentThreadAllocatedBytes() - alloc0) / 1e6 / batches);
+        return rate;
       }
       for (Placement p : cc.placements()) {
         for (int k : cc.kGrid()) {

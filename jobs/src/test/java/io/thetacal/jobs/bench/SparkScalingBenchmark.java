@@ -83,7 +83,7 @@ public final class SparkScalingBenchmark {
       }
     }
 
-    /** Executor id → (run s, CPU s) of each task of the model stage, by executor id. */
+    /** Executor id → (run s, CPU s) of each task of the model stage, sorted by executor id. */
     Map<String, List<double[]>> modelStage() {
       Map<String, List<double[]>> best = Map.of();
       double most = -1;
