@@ -79,7 +79,10 @@ public final class SparkScalingBenchmark {
       if (captureStages.contains(e.stageId()) && e.taskMetrics() != null && e.taskInfo().successful()) {
         byStage.computeIfAbsent(e.stageId(), k -> new ConcurrentHashMap<>())
             .computeIfAbsent(e.taskInfo().executorId(), k -> java.util.Collections.synchronizedList(new ArrayList<>()))
-            .add(new double[] {e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9});
+            .add(new double[] {e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9,
+                e.taskInfo().index()});
+        System.err.printf(Locale.ROOT, "capture task: partition %d on %s: %.2f s (CPU %.2f s)%n", e.taskInfo().index(),
+            e.taskInfo().executorId(), e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9);
       }
     }
 
@@ -184,6 +187,67 @@ public final class SparkScalingBenchmark {
         .mapToDouble(h -> h.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0)).sum();
   }
 
+  /** Thread groups of {@link #threadCpu}, in its order. */
+  static final List<String> THREAD_GROUPS = List.of("task threads", "JIT compiler", "garbage collector", "other");
+
+  /**
+   * CPU seconds per thread (Linux's /proc: thread id → {group, seconds}) of the JVMs that run tasks: the
+   * cluster's executors, or this JVM in local mode. Groups by thread name: Spark's task threads, the JIT's
+   * compiler threads, the garbage collector's threads, the rest; key -1 per process holds its threads that
+   * have exited (the process total minus its live threads).
+   */
+  static Map<Long, double[]> threadCpu(StandaloneCluster cluster) throws java.io.IOException {
+    List<Long> pids = cluster == null ? List.of(ProcessHandle.current().pid())
+        : cluster.executors().stream().map(ProcessHandle::pid).toList();
+    Map<Long, double[]> out = new java.util.HashMap<>();
+    for (long pid : pids) {
+      Path proc = Path.of("/proc", Long.toString(pid));
+      double live = 0;
+      List<Path> tasks;
+      try (var ts = Files.list(proc.resolve("task"))) {
+        tasks = ts.toList();
+      } catch (java.nio.file.NoSuchFileException e) {
+        continue;
+      }
+      for (Path t : tasks) {
+        try {
+          String name = Files.readString(t.resolve("comm")).trim();
+          double sec = statCpu(Files.readString(t.resolve("stat")));
+          int group = name.startsWith("Executor task") ? 0 : name.contains("CompilerThre") ? 1
+              : name.startsWith("GC Thread") || name.startsWith("G1 ") ? 2 : 3;
+          out.put(Long.parseLong(t.getFileName().toString()), new double[] {group, sec});
+          live += sec;
+        } catch (java.nio.file.NoSuchFileException e) {
+          // the thread exited while listed: its time is in the process's
+        }
+      }
+      out.put(-pid, new double[] {3, statCpu(Files.readString(proc.resolve("stat"))) - live});
+    }
+    return out;
+  }
+
+  /** utime + stime of a /proc stat line, in seconds (Linux's USER_HZ, 100 ticks per second). */
+  private static double statCpu(String stat) {
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+  }
+
+  /**
+   * CPU seconds per {@link #THREAD_GROUPS} group between two {@link #threadCpu} snapshots. A thread that
+   * exited in between took its whole time into its process's exited-threads entry; its time before the
+   * first snapshot is taken off again, so that what it used in between counts, as "other".
+   */
+  static double[] threadCpuDelta(Map<Long, double[]> before, Map<Long, double[]> after) {
+    double[] d = new double[THREAD_GROUPS.size()];
+    after.forEach((tid, v) -> d[(int) v[0]] += v[1] - before.getOrDefault(tid, new double[] {v[0], 0})[1]);
+    before.forEach((tid, v) -> {
+      if (tid > 0 && !after.containsKey(tid)) {
+        d[THREAD_GROUPS.size() - 1] -= v[1];
+      }
+    });
+    return d;
+  }
+
   /**
    * Waits until the cluster's two executors have registered with this driver (the executor JVMs start with
    * each application).
@@ -243,7 +307,7 @@ public final class SparkScalingBenchmark {
    * loads per executor JVM (cluster only).
    */
   record Run(double appStart, CalibrateResult warmUp, CalibrateResult result, double cpu, double load,
-      List<List<ModelLoad>> modelLoads, Map<String, List<double[]>> captureTasks) {
+      List<List<ModelLoad>> modelLoads, Map<String, List<double[]>> captureTasks, double[] threadCpu) {
     double seconds(ToDoubleFunction<CalibrateTimings> part) {
       return part.applyAsDouble(result.timings());
     }
@@ -316,12 +380,15 @@ public final class SparkScalingBenchmark {
             CaptureTasks tasks = new CaptureTasks();
             s.sparkContext().addSparkListener(tasks);
             double cpu0 = processCpu() + executorCpu(onCluster ? cluster : null);
+            Map<Long, double[]> threads0 = threadCpu(onCluster ? cluster : null);
             CalibrateResult res = ThetacalJobs.get(s).calibrate().config(config).outputRoot(root)
                 .version("v" + (v++)).execute();
             double cpu = processCpu() + executorCpu(onCluster ? cluster : null) - cpu0;
+            double[] threads = threadCpuDelta(threads0, threadCpu(onCluster ? cluster : null));
             List<List<ModelLoad>> loads = onCluster
                 ? executorModelLoads(clusterDir, s.sparkContext().applicationId()) : List.of();
-            runs.get(m).add(new Run(appStart, w, res, cpu, l, loads, tasks.modelStage(res.timings().partitions())));
+            runs.get(m).add(new Run(appStart, w, res, cpu, l, loads, tasks.modelStage(res.timings().partitions()),
+                threads));
           } finally {
             s.stop();
           }
@@ -433,6 +500,17 @@ public final class SparkScalingBenchmark {
     for (int m = 0; m < masters.length; m++) {
       md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
           .map(r -> CaptureTasks.describe(r.captureTasks())).collect(Collectors.joining(" | "))).append(" |\n");
+    }
+    md.append("\nCPU of the JVMs that ran the tasks (the executors; in local mode this JVM, the driver too) during "
+        + "the measured job, by thread (per round, seconds; from Linux's /proc; \"other\" includes Spark's own "
+        + "threads and threads that exited):\n\n");
+    md.append("| run | " + java.util.stream.IntStream.rangeClosed(1, rounds).mapToObj(r -> "round " + r)
+        .collect(Collectors.joining(" | ")) + " |\n|---|" + "---|".repeat(rounds) + "\n");
+    for (int m = 0; m < masters.length; m++) {
+      md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
+          .map(r -> java.util.stream.IntStream.range(0, THREAD_GROUPS.size()).mapToObj(g -> String.format(
+              Locale.ROOT, "%s %.1f", THREAD_GROUPS.get(g), r.threadCpu()[g])).collect(Collectors.joining(", ")))
+          .collect(Collectors.joining(" | "))).append(" |\n");
     }
     double[][] speedup = new double[masters.length][rounds];
     double[][] captureSpeedup = new double[masters.length][rounds];
