@@ -79,8 +79,7 @@ public final class SparkScalingBenchmark {
       if (captureStages.contains(e.stageId()) && e.taskMetrics() != null && e.taskInfo().successful()) {
         byStage.computeIfAbsent(e.stageId(), k -> new ConcurrentHashMap<>())
             .computeIfAbsent(e.taskInfo().executorId(), k -> java.util.Collections.synchronizedList(new ArrayList<>()))
-            .add(new double[] {e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9,
-                e.taskInfo().index()});
+            .add(new double[] {e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9});
         System.err.printf(Locale.ROOT, "capture task: partition %d on %s: %.2f s (CPU %.2f s)%n", e.taskInfo().index(),
             e.taskInfo().executorId(), e.taskMetrics().executorRunTime() / 1e3, e.taskMetrics().executorCpuTime() / 1e9);
       }
@@ -187,13 +186,19 @@ public final class SparkScalingBenchmark {
         .mapToDouble(h -> h.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0)).sum();
   }
 
+  /** The header of a table with one column per round. */
+  private static String roundsHeader(int rounds) {
+    return "| run | " + java.util.stream.IntStream.rangeClosed(1, rounds).mapToObj(r -> "round " + r)
+        .collect(Collectors.joining(" | ")) + " |\n|---|" + "---|".repeat(rounds) + "\n";
+  }
+
   /** Thread groups of {@link #threadCpu}, in its order. */
   static final List<String> THREAD_GROUPS = List.of("task threads", "JIT compiler", "garbage collector", "other");
 
   /**
    * CPU seconds per thread (Linux's /proc: thread id → {group, seconds}) of the JVMs that run tasks: the
    * cluster's executors, or this JVM in local mode. Groups by thread name: Spark's task threads, the JIT's
-   * compiler threads, the garbage collector's threads, the rest; key -1 per process holds its threads that
+   * compiler threads, the garbage collector's threads, the rest; key −pid holds each process's threads that
    * have exited (the process total minus its live threads).
    */
   static Map<Long, double[]> threadCpu(StandaloneCluster cluster) throws java.io.IOException {
@@ -495,8 +500,7 @@ public final class SparkScalingBenchmark {
     }
     md.append("\nTasks of the capture job's model stage, from Spark's task metrics (per round: each executor's "
         + "tasks × the median task's run time, and its CPU time; local mode's tasks run in the driver):\n\n");
-    md.append("| run | " + java.util.stream.IntStream.rangeClosed(1, rounds).mapToObj(r -> "round " + r)
-        .collect(Collectors.joining(" | ")) + " |\n|---|" + "---|".repeat(rounds) + "\n");
+    md.append(roundsHeader(rounds));
     for (int m = 0; m < masters.length; m++) {
       md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
           .map(r -> CaptureTasks.describe(r.captureTasks())).collect(Collectors.joining(" | "))).append(" |\n");
@@ -504,8 +508,7 @@ public final class SparkScalingBenchmark {
     md.append("\nCPU of the JVMs that ran the tasks (the executors; in local mode this JVM, the driver too) during "
         + "the measured job, by thread (per round, seconds; from Linux's /proc; \"other\" includes Spark's own "
         + "threads and threads that exited):\n\n");
-    md.append("| run | " + java.util.stream.IntStream.rangeClosed(1, rounds).mapToObj(r -> "round " + r)
-        .collect(Collectors.joining(" | ")) + " |\n|---|" + "---|".repeat(rounds) + "\n");
+    md.append(roundsHeader(rounds));
     for (int m = 0; m < masters.length; m++) {
       md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
           .map(r -> java.util.stream.IntStream.range(0, THREAD_GROUPS.size()).mapToObj(g -> String.format(
