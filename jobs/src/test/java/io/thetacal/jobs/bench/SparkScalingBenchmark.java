@@ -39,7 +39,8 @@ import org.apache.spark.sql.SparkSession;
  * output markdown, rounds, Europarl documents, sequences of the warm-up job. System property
  * {@code thetacal.jobs.module}: the jobs module directory (default {@code jobs}, for a run from the
  * repository root); {@code thetacal.bench.executorJavaOptions}: more options for the cluster's executor
- * JVMs (a profiler agent, GC logging).
+ * JVMs (a profiler agent, GC logging); {@code thetacal.bench.partitions}: the jobs' {@code spark.partitions}
+ * (default: the job's default).
  */
 public final class SparkScalingBenchmark {
   private static final String CLUSTER = "standalone 2 × 1 core";
@@ -327,13 +328,17 @@ public final class SparkScalingBenchmark {
     return d.toNanos() / 1e9;
   }
 
+  /** {@code thetacal.bench.partitions}: the jobs' {@code spark.partitions} instead of the default. */
+  private static final String PARTITIONS = System.getProperty("thetacal.bench.partitions");
+
   static ThetacalConfig config(int docs, int maxSequences) {
     return ConfigLoader.fromYaml(String.format(Locale.ROOT, """
         model: {max_sequence_length: 128, batch_size: 8}
         corpora:
           - {name: ep-en, source: {type: europarl, language: en, max_docs: %d}}
         calibration: {datasets: [ep-en], holdout_sequences: 0, depth_correction_sequences: 0, max_sequences: %d}
-        """, docs, maxSequences), "bench", List.of());
+        %s""", docs, maxSequences, PARTITIONS == null ? "" : "spark: {partitions: " + PARTITIONS + "}\n"),
+        "bench", List.of());
   }
 
   public static void main(String[] args) throws Exception {
@@ -529,6 +534,16 @@ public final class SparkScalingBenchmark {
       md.append(String.format(Locale.ROOT, "%n**Speedup %s / local[1], whole job: %s** (goal ≥ 1.8x); capture "
           + "phase alone: %s; with the application's fixed costs (application start + warm-up job + job): %s.%n",
           masters[m], stat(speedup[m], "%.2f"), stat(captureSpeedup[m], "%.2f"), stat(coldSpeedup[m], "%.2f")));
+    }
+    md.append("\nPer round, the measured job's wall time, s, and its speedup over the same round's local[1] (the "
+        + "rounds rotate the order of the three; this host's speed drifts between and within them):\n\n");
+    md.append(roundsHeader(rounds));
+    for (int m = 0; m < masters.length; m++) {
+      int mm = m;
+      md.append("| ").append(masters[m]).append(" | ").append(java.util.stream.IntStream.range(0, rounds)
+          .mapToObj(r -> mm == 0 ? String.format(Locale.ROOT, "%.1f", job[mm][r])
+              : String.format(Locale.ROOT, "%.1f (%.2fx)", job[mm][r], speedup[mm][r]))
+          .collect(Collectors.joining(" | "))).append(" |\n");
     }
     md.append("\nCapture = the Spark job that runs every batch through the model and tree-merges the partition "
         + "states. Rest of the job = counting sequences by length, threshold tables, writing and publishing "
