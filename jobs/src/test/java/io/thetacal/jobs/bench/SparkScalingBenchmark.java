@@ -193,6 +193,11 @@ public final class SparkScalingBenchmark {
         .collect(Collectors.joining(" | ")) + " |\n|---|" + "---|".repeat(rounds) + "\n";
   }
 
+  /** A row of a {@link #roundsHeader} table: the run's name, then one cell per round. */
+  private static String roundsRow(String run, java.util.stream.Stream<String> cells) {
+    return "| " + run + " | " + cells.collect(Collectors.joining(" | ")) + " |\n";
+  }
+
   /** Thread groups of {@link #threadCpu}, in its order. */
   static final List<String> THREAD_GROUPS = List.of("task threads", "JIT compiler", "garbage collector", "other");
 
@@ -379,7 +384,8 @@ public final class SparkScalingBenchmark {
           boolean onCluster = masters[m].equals(CLUSTER);
           double l = load1();
           long a0 = System.nanoTime();
-          SparkSession s = session(masters[m], onCluster ? cluster : null);
+          StandaloneCluster executors = onCluster ? cluster : null;
+          SparkSession s = session(masters[m], executors);
           try {
             if (onCluster) {
               awaitExecutors(s);
@@ -389,12 +395,12 @@ public final class SparkScalingBenchmark {
                 .version("w" + v).execute();
             CaptureTasks tasks = new CaptureTasks();
             s.sparkContext().addSparkListener(tasks);
-            double cpu0 = processCpu() + executorCpu(onCluster ? cluster : null);
-            Map<Long, double[]> threads0 = threadCpu(onCluster ? cluster : null);
+            double cpu0 = processCpu() + executorCpu(executors);
+            Map<Long, double[]> threads0 = threadCpu(executors);
             CalibrateResult res = ThetacalJobs.get(s).calibrate().config(config).outputRoot(root)
                 .version("v" + (v++)).execute();
-            double cpu = processCpu() + executorCpu(onCluster ? cluster : null) - cpu0;
-            double[] threads = threadCpuDelta(threads0, threadCpu(onCluster ? cluster : null));
+            double cpu = processCpu() + executorCpu(executors) - cpu0;
+            double[] threads = threadCpuDelta(threads0, threadCpu(executors));
             List<List<ModelLoad>> loads = onCluster
                 ? executorModelLoads(clusterDir, s.sparkContext().applicationId()) : List.of();
             runs.get(m).add(new Run(appStart, w, res, cpu, l, loads, tasks.modelStage(res.timings().partitions()),
@@ -507,18 +513,16 @@ public final class SparkScalingBenchmark {
         + "tasks × the median task's run time, and its CPU time; local mode's tasks run in the driver):\n\n");
     md.append(roundsHeader(rounds));
     for (int m = 0; m < masters.length; m++) {
-      md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
-          .map(r -> CaptureTasks.describe(r.captureTasks())).collect(Collectors.joining(" | "))).append(" |\n");
+      md.append(roundsRow(masters[m], runs.get(m).stream().map(r -> CaptureTasks.describe(r.captureTasks()))));
     }
     md.append("\nCPU of the JVMs that ran the tasks (the executors; in local mode this JVM, the driver too) during "
         + "the measured job, by thread (per round, seconds; from Linux's /proc; \"other\" includes Spark's own "
         + "threads and threads that exited):\n\n");
     md.append(roundsHeader(rounds));
     for (int m = 0; m < masters.length; m++) {
-      md.append("| ").append(masters[m]).append(" | ").append(runs.get(m).stream()
+      md.append(roundsRow(masters[m], runs.get(m).stream()
           .map(r -> java.util.stream.IntStream.range(0, THREAD_GROUPS.size()).mapToObj(g -> String.format(
-              Locale.ROOT, "%s %.1f", THREAD_GROUPS.get(g), r.threadCpu()[g])).collect(Collectors.joining(", ")))
-          .collect(Collectors.joining(" | "))).append(" |\n");
+              Locale.ROOT, "%s %.1f", THREAD_GROUPS.get(g), r.threadCpu()[g])).collect(Collectors.joining(", ")))));
     }
     double[][] speedup = new double[masters.length][rounds];
     double[][] captureSpeedup = new double[masters.length][rounds];
@@ -540,10 +544,9 @@ public final class SparkScalingBenchmark {
     md.append(roundsHeader(rounds));
     for (int m = 0; m < masters.length; m++) {
       int mm = m;
-      md.append("| ").append(masters[m]).append(" | ").append(java.util.stream.IntStream.range(0, rounds)
+      md.append(roundsRow(masters[m], java.util.stream.IntStream.range(0, rounds)
           .mapToObj(r -> mm == 0 ? String.format(Locale.ROOT, "%.1f", job[mm][r])
-              : String.format(Locale.ROOT, "%.1f (%.2fx)", job[mm][r], speedup[mm][r]))
-          .collect(Collectors.joining(" | "))).append(" |\n");
+              : String.format(Locale.ROOT, "%.1f (%.2fx)", job[mm][r], speedup[mm][r]))));
     }
     md.append("\nCapture = the Spark job that runs every batch through the model and tree-merges the partition "
         + "states. Rest of the job = counting sequences by length, threshold tables, writing and publishing "
