@@ -165,12 +165,13 @@ public final class PackedGemm {
         }
       }
     }
-    Kernel.mulSet(m, n, k, alpha, a, aOff, lda, p, c, cOff, ldc);
+    Kernel.mulSet(m, n, k, alpha, a, aOff, lda, p, 0, NR, k * NR, c, cOff, ldc);
   }
 
   /**
-   * C[m×n] = A[m×k] · B[k×n], row-major, B copied into panels per call, when n is a multiple of
-   * {@value #NR}: for small products such as one attention head's weights times its V rows. Each
+   * C[m×n] = A[m×k] · B[k×n], row-major, B read in place (each {@value #NR} columns of its rows are a
+   * panel), when n is a multiple of {@value #NR}: for small products such as one attention head's weights
+   * times its V rows, which would otherwise be copied once per head. Each
    * element is one float FMA chain over k in ascending order. Runs on the BLAS ({@link Gemm}) otherwise.
    */
   public static void mul(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -188,13 +189,7 @@ public final class PackedGemm {
       throw new IndexOutOfBoundsException("operands too small for " + m + "x" + n + "x" + k
           + " (lda " + lda + ", ldb " + ldb + ", ldc " + ldc + ")");
     }
-    float[] p = scratch(n * k);
-    for (int j0 = 0, o = 0; j0 < n; j0 += NR) {
-      for (int kk = 0; kk < k; kk++, o += NR) {
-        System.arraycopy(b, bOff + kk * ldb + j0, p, o, NR);
-      }
-    }
-    Kernel.mulSet(m, n, k, 1f, a, aOff, lda, p, c, cOff, ldc);
+    Kernel.mulSet(m, n, k, 1f, a, aOff, lda, b, bOff, ldb, NR, c, cOff, ldc);
   }
 
   private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
@@ -247,7 +242,7 @@ public final class PackedGemm {
               if (init) {
                 initTile(c, co, 0, 1, bias, j0, r, rOff + i * ldr + j0, 0);
               }
-              tile1(a, aOff + i * lda + k0, p, po, kc, c, co, ADD, 1f);
+              tile1(a, aOff + i * lda + k0, p, po, NR, kc, c, co, ADD, 1f);
               if (act) {
                 gelu(c, co, 0, 1);
               }
@@ -258,30 +253,31 @@ public final class PackedGemm {
     }
 
     /**
-     * C = alpha · A · B over whole k (no slices), B packed in panels [n / NR][k][NR] (the last one padded
-     * when n % NR is not 0).
+     * C = alpha · A · B over whole k (no slices), B in panels of {@value #NR} columns: panel jp starts at
+     * pOff + jp · panelStride and its k rows are ldp apart. Packed panels [n / NR][k][NR] (the last one
+     * padded when n % NR is not 0) have ldp NR; a row-major B read in place has ldp its row stride.
      */
-    static void mulSet(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] p, float[] c,
-        int cOff, int ldc) {
+    static void mulSet(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] p, int pOff,
+        int ldp, int panelStride, float[] c, int cOff, int ldc) {
       float[] t = n % NR == 0 ? null : new float[MR * NR];
       int iFull = m - m % MR;
       for (int j0 = 0, jp = 0; j0 < n; j0 += NR, jp++) {
-        int po = jp * k * NR;
+        int po = pOff + jp * panelStride;
         int cols = Math.min(NR, n - j0);
         int i = 0;
         for (; i < iFull; i += MR) {
           if (cols == NR) {
-            tile8Set(a, aOff + i * lda, lda, p, po, k, alpha, c, cOff + i * ldc + j0, ldc);
+            tile8Set(a, aOff + i * lda, lda, p, po, ldp, k, alpha, c, cOff + i * ldc + j0, ldc);
           } else {
-            tile8Set(a, aOff + i * lda, lda, p, po, k, alpha, t, 0, NR);
+            tile8Set(a, aOff + i * lda, lda, p, po, ldp, k, alpha, t, 0, NR);
             setPartial(t, MR, cols, c, cOff + i * ldc + j0, ldc);
           }
         }
         for (; i < m; i++) {
           if (cols == NR) {
-            tile1(a, aOff + i * lda, p, po, k, c, cOff + i * ldc + j0, SET, alpha);
+            tile1(a, aOff + i * lda, p, po, ldp, k, c, cOff + i * ldc + j0, SET, alpha);
           } else {
-            tile1(a, aOff + i * lda, p, po, k, t, 0, SET, alpha);
+            tile1(a, aOff + i * lda, p, po, ldp, k, t, 0, SET, alpha);
             setPartial(t, 1, cols, c, cOff + i * ldc + j0, 0);
           }
         }
@@ -367,12 +363,12 @@ public final class PackedGemm {
       }
     }
 
-    private static void tile1(float[] a, int ao, float[] p, int po, int kc, float[] c, int co,
+    private static void tile1(float[] a, int ao, float[] p, int po, int ldp, int kc, float[] c, int co,
         int mode, float alpha) {
       FloatVector c0 = FloatVector.zero(S);
       FloatVector c1 = FloatVector.zero(S);
       for (int kk = 0; kk < kc; kk++) {
-        int q = po + kk * NR;
+        int q = po + kk * ldp;
         FloatVector v = FloatVector.broadcast(S, a[ao + kk]);
         c0 = FloatVector.fromArray(S, p, q).fma(v, c0);
         c1 = FloatVector.fromArray(S, p, q + L).fma(v, c1);
@@ -470,7 +466,7 @@ public final class PackedGemm {
     }
 
     /** {@link #tile8} storing alpha · sum (the sum's bits when alpha is 1). */
-    private static void tile8Set(float[] a, int ao, int lda, float[] p, int po, int kc, float alpha,
+    private static void tile8Set(float[] a, int ao, int lda, float[] p, int po, int ldp, int kc, float alpha,
         float[] c, int co, int ldc) {
       int o1 = co + ldc;
       int o2 = o1 + ldc;
@@ -503,7 +499,7 @@ public final class PackedGemm {
       int a6 = a5 + lda;
       int a7 = a6 + lda;
       for (int kk = 0; kk < kc; kk++) {
-        int q = po + kk * NR;
+        int q = po + kk * ldp;
         FloatVector b0 = FloatVector.fromArray(S, p, q);
         FloatVector b1 = FloatVector.fromArray(S, p, q + L);
         FloatVector v = FloatVector.broadcast(S, a[ao + kk]);

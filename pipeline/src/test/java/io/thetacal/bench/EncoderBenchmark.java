@@ -114,11 +114,12 @@ public final class EncoderBenchmark {
     String id = args.length > 0 ? args[0] : Models.DEFAULT_ID;
     int warm = args.length > 1 ? Integer.parseInt(args[1]) : 5;
     int runs = args.length > 2 ? Integer.parseInt(args[2]) : 30;
-    int threads = Runtime.getRuntime().availableProcessors();
     int engineThreads;
     double load = OS.getSystemLoadAverage();
     try (TransformerModel model = Models.load(id)) {
       engineThreads = ((io.thetacal.model.bert.BertEncoder) model).threads();
+      // ONNX Runtime gets as many intra-op threads as the engine (-Dthetacal.encoder.threads=N sets both)
+      int threads = engineThreads;
       StringBuilder text = new StringBuilder();
       for (int r = 0; r < 4; r++) {
         List<String> rotated = new ArrayList<>(Sentences.REAL);
@@ -182,7 +183,7 @@ public final class EncoderBenchmark {
             + " numbers of rows (" + obs.rows + " and " + onlyObs.rows + "), or no finite score (max "
             + obs.max() + ")");
       }
-      System.out.printf("model %s, batch %d x %d tokens, %d engine threads, ONNX Runtime %d threads, projections on %s,"
+      System.out.printf("model %s, batch %d x %d tokens, %d engine thread(s), ONNX Runtime %d thread(s), projections on %s,"
           + " BLAS %s, OPENBLAS_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s,"
           + " Java %s, %s %s, load average before %.1f%n", id, BATCH, TOKENS, engineThreads, threads,
           PackedGemm.available() ? "the packed 512-bit Vector API GEMM" : "the BLAS", Gemm.implementation(),
@@ -199,9 +200,19 @@ public final class EncoderBenchmark {
             s.ms().length);
       }
       System.out.println();
-      System.out.printf("capture-on / ONNX Runtime = %.2fx; capture overhead = %.1f%% (capture-off /"
-          + " capture-on time - 1); capture-off / ONNX Runtime = %.2fx%n",
-          results.get(1).medianTps() / results.get(2).medianTps(),
+      double[] paired = new double[runs];
+      for (int i = 0; i < runs; i++) {
+        paired[i] = results.get(2).ms()[i] / results.get(1).ms()[i];
+      }
+      double[] p = paired.clone();
+      Arrays.sort(p);
+      System.out.printf("capture-on / ONNX Runtime = %.2fx (%d engine thread%s, %d ONNX Runtime thread%s); paired"
+          + " by round (ONNX Runtime time / capture-on time of the same round): median %.2fx, quartiles %.2f –"
+          + " %.2f over %d rounds; capture overhead = %.1f%% (capture-off / capture-on time - 1); capture-off /"
+          + " ONNX Runtime = %.2fx%n",
+          results.get(1).medianTps() / results.get(2).medianTps(), engineThreads, engineThreads == 1 ? "" : "s",
+          threads, threads == 1 ? "" : "s", median(paired),
+          p[runs / 4], p[(3 * runs) / 4], runs,
           (results.get(0).medianTps() / results.get(1).medianTps() - 1) * 100,
           results.get(0).medianTps() / results.get(2).medianTps());
       System.out.printf("by CPU time per batch: capture-on / ONNX Runtime = %.2fx; capture overhead = %.1f%%%n",

@@ -140,6 +140,39 @@ class PackedGemmTest {
     }
   }
 
+  /**
+   * The weights-times-V product reads B in place, with any row stride and offset: each element is still
+   * one float FMA chain over k in ascending order, for every tile and rest and for several panels.
+   */
+  @Test
+  void productsReadingBInPlaceAreOneFmaChainPerElement() {
+    assumeTrue(PackedGemm.available(), "needs 512-bit Vector API lanes");
+    SplittableRandom r = new SplittableRandom(17);
+    int[][] shapes = {{1, 32, 1}, {8, 32, 128}, {13, 64, 45}, {128, 32, 128}, {37, 96, 300}};
+    for (int[] s : shapes) {
+      int m = s[0];
+      int n = s[1];
+      int k = s[2];
+      int lda = k + 3;
+      int ldb = 3 * n + 5;
+      float[] a = random(r, 2 + m * lda);
+      float[] b = random(r, 7 + k * ldb);
+      float[] c = random(r, 1 + m * (n + 4));
+      float[] expected = c.clone();
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+          float sum = 0f;
+          for (int kk = 0; kk < k; kk++) {
+            sum = Math.fma(a[2 + i * lda + kk], b[7 + kk * ldb + j], sum);
+          }
+          expected[1 + i * (n + 4) + j] = sum;
+        }
+      }
+      PackedGemm.mul(m, n, k, a, 2, lda, b, 7, ldb, c, 1, n + 4);
+      assertArrayEquals(expected, c, "shape " + m + "x" + n + "x" + k);
+    }
+  }
+
   private static void assertClose(float[] expected, float[] actual, int off, int cols, int ld, int k,
       String what) {
     for (int i = 0; i < actual.length; i++) {
