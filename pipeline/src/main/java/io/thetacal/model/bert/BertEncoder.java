@@ -578,15 +578,15 @@ public final class BertEncoder implements TransformerModel {
     }
 
     /**
-     * Every layer of the batch as one dataflow per sequence. Task (l, s) is layer l − 1's outputs and
-     * the rest of that layer for sequence s ({@code post}), then layer l's projection ({@code project})
-     * and score products for s, and, unless the kernel is serial, the kernel rows of (l, s) with the
-     * thread's own kernel. A sequence's next layer thus starts while other sequences finish this one,
-     * instead of every thread waiting for the layer's last sequence. A serial kernel (an observer that
-     * does not fork) runs on the calling thread, (layer, sequence) by (layer, sequence) in order, so
+     * Every layer of the batch as one dataflow per sequence. Task (l, s) is the rest of layer l − 1 for
+     * sequence s ({@code post}), then layer l's projection ({@code project}) and, head by head, its score
+     * products, kernel rows (with the thread's own kernel) and outputs, so that a head's scores are read
+     * back while still in cache. A sequence's next layer thus starts while other sequences finish this
+     * one, instead of every thread waiting for the layer's last sequence. A serial kernel (an observer
+     * that does not fork) runs on the calling thread, (layer, sequence) by (layer, sequence) in order, so
      * capture callbacks come from one thread in the order of layer-by-layer passes; that thread runs
-     * tasks while its next rows are not ready. Rows are independent and summed in the same order, so
-     * the bits are those of the layer passes.
+     * tasks while its next rows are not ready, and task (l, s) then starts with layer l − 1's outputs for
+     * s. Rows are independent and summed in the same order, so the bits are those of the layer passes.
      */
     void runLayers(float[] qkv, float[] ctx, boolean lastOutput, SequenceStep project, SequenceStep post) {
       Flow flow = new Flow(qkv, ctx, lastOutput, project, post);
@@ -664,18 +664,22 @@ public final class BertEncoder implements TransformerModel {
         int l = t / b;
         int s = t % b;
         if (l > 0 && (l < layers || lastOutput)) {
-          for (int hd = 0; hd < heads; hd++) {
+          for (int hd = 0; serialKernel && hd < heads; hd++) {
             output(s * heads + hd, qkv, ctx);
           }
           post.run(l - 1, s);
         }
         if (l < layers) {
           project.run(l, s);
-          for (int hd = 0; hd < heads; hd++) {
-            scores(s * heads + hd, qkv);
-          }
-          for (int hd = 0; !serialKernel && hd < heads; hd++) {
-            kernelRows(kernels[p], l, s * heads + hd);
+          boolean output = l + 1 < layers || lastOutput;
+          for (int bl = s * heads; bl < (s + 1) * heads; bl++) {
+            scores(bl, qkv);
+            if (!serialKernel) {
+              kernelRows(kernels[p], l, bl);
+              if (output) {
+                output(bl, qkv, ctx);
+              }
+            }
           }
         }
         taskDone.set(t, 1);
