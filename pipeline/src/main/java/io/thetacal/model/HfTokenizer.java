@@ -61,7 +61,19 @@ public final class HfTokenizer implements TextTokenizer {
   private static void checkJson(Path tokenizerJson) {
     com.fasterxml.jackson.databind.JsonNode root;
     try {
-      root = STRICT_JSON.readTree(tokenizerJson.toFile());
+      byte[] bytes = Files.readAllBytes(tokenizerJson);
+      // JSON text is UTF-8; a JSON parser that decodes an invalid byte in a name leniently would let a
+      // template name a special token that the native library then cannot find
+      try {
+        java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+            .decode(java.nio.ByteBuffer.wrap(bytes));
+      } catch (java.nio.charset.CharacterCodingException e) {
+        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
+            + " not UTF-8 text (" + e.getMessage() + ")", e);
+      }
+      root = STRICT_JSON.readTree(bytes);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
       throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "

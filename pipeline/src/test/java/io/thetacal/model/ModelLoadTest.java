@@ -85,6 +85,23 @@ class ModelLoadTest {
     assertTrue(msg.contains(p.toString()) && msg.contains("truncated"), msg);
   }
 
+  /**
+   * A tokenizer.json with a byte that is not UTF-8 is refused with the file named, before the native
+   * library sees it: a fuzzed file whose special-token name held such a byte aborted the JVM.
+   */
+  @Test
+  void tokenizerThatIsNotUtf8IsRefusedWithTheFileNamed() throws Exception {
+    String json = new String(tokenizer, java.nio.charset.StandardCharsets.UTF_8);
+    int at = json.indexOf("\"[CLS]\"");
+    assertTrue(at > 0, "the default tokenizer names [CLS]");
+    byte[] bad = Arrays.copyOf(tokenizer, tokenizer.length);
+    bad[at + 5] = (byte) 0xff;
+    Path p = dir.resolve("bad-tokenizer.json");
+    Files.write(p, bad);
+    String msg = assertThrows(ModelLoadException.class, () -> HfTokenizer.fromFile(p)).getMessage();
+    assertTrue(msg.contains(p.toString()) && msg.contains("not UTF-8"), msg);
+  }
+
   @Test
   void fileThatIsNotOnnxIsRejected() throws Exception {
     Path json = write("json.onnx", tokenizer);
