@@ -61,19 +61,20 @@ public final class HfTokenizer implements TextTokenizer {
   private static void checkJson(Path tokenizerJson) {
     com.fasterxml.jackson.databind.JsonNode root;
     try {
-      byte[] bytes = Files.readAllBytes(tokenizerJson);
       // JSON text is UTF-8; a JSON parser that decodes an invalid byte in a name leniently would let a
-      // template name a special token that the native library then cannot find
+      // template name a special token that the native library then cannot find, so the text is decoded
+      // strictly here and the parser reads the decoded text
+      String text;
       try {
-        java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+        text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
             .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-            .decode(java.nio.ByteBuffer.wrap(bytes));
+            .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(tokenizerJson))).toString();
       } catch (java.nio.charset.CharacterCodingException e) {
         throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
             + " not UTF-8 text (" + e.getMessage() + ")", e);
       }
-      root = STRICT_JSON.readTree(bytes);
+      root = STRICT_JSON.readTree(text);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
       throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: "
