@@ -2,6 +2,7 @@ package io.thetacal.model;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.thetacal.io.Utf8;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -66,13 +67,10 @@ public final class HfTokenizer implements TextTokenizer {
       // strictly here and the parser reads the decoded text
       String text;
       try {
-        text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-            .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(tokenizerJson))).toString();
-      } catch (java.nio.charset.CharacterCodingException e) {
-        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is"
-            + " not UTF-8 text (" + e.getMessage() + ")", e);
+        text = Utf8.decode(Files.readAllBytes(tokenizerJson));
+      } catch (Utf8.InvalidUtf8Exception e) {
+        throw new ModelLoadException(tokenizerJson + ": not a valid HuggingFace tokenizer.json: the file is "
+            + e.getMessage(), e);
       }
       root = STRICT_JSON.readTree(text);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -1,6 +1,7 @@
 package io.thetacal.jobs.ingest;
 
 import io.thetacal.io.Sha256;
+import io.thetacal.io.Utf8;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.thetacal.jobs.config.DatasetSpec;
@@ -101,37 +102,19 @@ public final class CorpusSources {
       while (it.hasNext()) {
         Tuple2<LongWritable, Text> t = it.next();
         String position = file + ":" + t._1().get();
-        String invalid = invalidUtf8(t._2());
-        if (invalid != null) {
-          out.add(RowFactory.create(dataset, position, null, null, "invalid_utf8", invalid));
+        String line;
+        try {
+          line = Utf8.decode(t._2().getBytes(), 0, t._2().getLength());
+        } catch (Utf8.InvalidUtf8Exception e) {
+          out.add(RowFactory.create(dataset, position, null, null, "invalid_utf8", "the line is " + e.getMessage()));
           continue;
         }
-        String line = t._2().toString();
         out.add(json ? jsonRow(dataset, position, line, textField, tokensField, idField)
             : RowFactory.create(dataset, position, line, null, null, null));
       }
       return out.iterator();
     }, true);
     return new Loaded(spark.createDataFrame(rows, RawSchema.RAW), fingerprint, s.path(), 0);
-  }
-
-  /** Null when the line is valid UTF-8, else where it is not (decoding would replace the bytes). */
-  static String invalidUtf8(Text line) {
-    java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
-    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(line.getBytes(), 0, line.getLength());
-    java.nio.CharBuffer out = java.nio.CharBuffer.allocate(Math.min(line.getLength(), 1 << 16) + 1);
-    while (true) {
-      java.nio.charset.CoderResult r = d.decode(in, out, true);
-      if (r.isError()) {
-        return "the line is not valid UTF-8: byte offset " + in.position() + " of " + line.getLength();
-      }
-      if (r.isUnderflow()) {
-        return null;
-      }
-      out.clear();
-    }
   }
 
   private static final class Json {
@@ -343,8 +326,10 @@ public final class CorpusSources {
           break;
         }
         try (InputStream in = zip.getInputStream(e)) {
-          rows.add(RowFactory.create(dataset, e.getName(),
-              new String(in.readAllBytes(), StandardCharsets.UTF_8), null, null, null));
+          rows.add(RowFactory.create(dataset, e.getName(), Utf8.decode(in.readAllBytes()), null, null, null));
+        } catch (Utf8.InvalidUtf8Exception bad) {
+          rows.add(RowFactory.create(dataset, e.getName(), null, null, "invalid_utf8",
+              "the file is " + bad.getMessage()));
         }
       }
     } catch (IOException ex) {

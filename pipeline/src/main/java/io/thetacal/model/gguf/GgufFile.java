@@ -1,14 +1,12 @@
 package io.thetacal.model.gguf;
 
+import io.thetacal.io.Utf8;
 import io.thetacal.model.MappedBytes;
 import io.thetacal.model.ModelLoadException;
 import io.thetacal.model.TensorInfo;
 import io.thetacal.model.TensorSource;
 import io.thetacal.model.TensorType;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -320,12 +318,9 @@ public final class GgufFile implements TensorSource {
       ByteBuffer b = bytes.slice(pos, (int) len, what);
       pos += len;
       try {
-        return StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT)
-            .decode(b).toString();
-      } catch (CharacterCodingException e) {
-        throw fail(at, what + " is not valid UTF-8");
+        return Utf8.decode(b);
+      } catch (Utf8.InvalidUtf8Exception e) {
+        throw fail(at, what + " is " + e.getMessage());
       }
     }
 
