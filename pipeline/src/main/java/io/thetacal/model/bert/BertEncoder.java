@@ -353,24 +353,11 @@ public final class BertEncoder implements TransformerModel {
       return new ForwardResult(List.of(), stats);
     }
     float[] x = ws.get(Workspace.X, total * h);
-    for (int s = 0; s < b; s++) {
-      int[] ids = seqs.get(s);
-      for (int t = 0; t < ids.length; t++) {
-        int o = (start[s] + t) * h;
-        int wo = ids[t] * h;
-        int po = t * h;
-        for (int j = 0; j < h; j++) {
-          x[o + j] = w.wordEmbeddings()[wo + j] + w.tokenTypeEmbedding()[j]
-              + w.positionEmbeddings()[po + j];
-        }
-      }
-    }
-    layerNorm(threads, x, total, w.embeddingNorm());
-
     AttentionOutputError outputError =
         request.wantAttentionError() ? new AttentionOutputError(w.layers().size()) : null;
     Attention att = new Attention(threads, request.mode(), request.observer(), len, start, stats,
         outputError != null, ws);
+    SequenceOutput[] outs = new SequenceOutput[b];
     try {
       // One spare row: BLAS bounds checks cover a strided operand's full last stride.
       float[] qkv = ws.get(Workspace.QKV, (total + 1) * 3 * h);
@@ -383,10 +370,27 @@ public final class BertEncoder implements TransformerModel {
       // without outputs, the last layer ends with its attention kernel
       boolean lastOutput = request.wantOutputs();
       if (dataflow) {
+        // each sequence's embeddings start its first task and its pooling ends its last
         att.runLayers(qkv, ctx, lastOutput,
-            (l, s) -> packed[l][0].mulBias(len[s], x, start[s] * h, h, w.layers().get(l).qkvBias(), null, 0,
-                0, false, qkv, start[s] * 3 * h, 3 * h),
-            (l, s) -> postAttention(w.layers().get(l), packed[l], start[s], start[s + 1], ctx, x, x1, inter));
+            (l, s) -> {
+              if (l == 0) {
+                embed(seqs.get(s), x, start[s]);
+              }
+              packed[l][0].mulBias(len[s], x, start[s] * h, h, w.layers().get(l).qkvBias(), null, 0, 0, false,
+                  qkv, start[s] * 3 * h, 3 * h);
+            },
+            (l, s) -> {
+              postAttention(w.layers().get(l), packed[l], start[s], start[s + 1], ctx, x, x1, inter);
+              if (l == layers - 1) {
+                outs[s] = sequenceOutput(request, x, start[s], len[s]);
+              }
+            });
+      } else {
+        parallel(Math.min(threads, b), p -> {
+          for (int s = p; s < b; s += Math.min(threads, b)) {
+            embed(seqs.get(s), x, start[s]);
+          }
+        });
       }
       for (int l = 0; l < layers && !dataflow; l++) {
         BertWeights.Layer lw = w.layers().get(l);
@@ -413,30 +417,51 @@ public final class BertEncoder implements TransformerModel {
       att.joinForks();
     }
 
-    List<SequenceOutput> outs = new ArrayList<>(b);
     for (int s = 0; s < b; s++) {
-      if (!request.wantOutputs()) {
-        outs.add(new SequenceOutput(len[s], null, null, null));
-        continue;
+      if (outs[s] == null) {
+        outs[s] = sequenceOutput(request, x, start[s], len[s]);
       }
-      float[] pooled = new float[h];
-      double[] acc = new double[h];
-      for (int t = start[s]; t < start[s + 1]; t++) {
-        for (int j = 0; j < h; j++) {
-          acc[j] += x[t * h + j];
-        }
-      }
-      for (int j = 0; j < h; j++) {
-        pooled[j] = (float) (acc[j] / len[s]);
-      }
-      float[] hidden = null;
-      if (request.wantHidden()) {
-        hidden = new float[len[s] * h];
-        System.arraycopy(x, start[s] * h, hidden, 0, hidden.length);
-      }
-      outs.add(new SequenceOutput(len[s], hidden, pooled, null));
     }
-    return new ForwardResult(outs, stats, outputError);
+    return new ForwardResult(List.of(outs), stats, outputError);
+  }
+
+  /** The embeddings of one sequence's tokens into its rows of x, layer-normed. */
+  private void embed(int[] ids, float[] x, int first) {
+    int h = w.hiddenSize();
+    BertWeights.Norm norm = w.embeddingNorm();
+    for (int t = 0; t < ids.length; t++) {
+      int o = (first + t) * h;
+      int wo = ids[t] * h;
+      int po = t * h;
+      for (int j = 0; j < h; j++) {
+        x[o + j] = w.wordEmbeddings()[wo + j] + w.tokenTypeEmbedding()[j] + w.positionEmbeddings()[po + j];
+      }
+      LayerNormRow.apply(x, o, h, norm.gamma(), norm.beta(), norm.eps());
+    }
+  }
+
+  /** What the request asks of one sequence whose final hidden states are rows [first, first + n) of x. */
+  private SequenceOutput sequenceOutput(ForwardRequest request, float[] x, int first, int n) {
+    if (!request.wantOutputs()) {
+      return new SequenceOutput(n, null, null, null);
+    }
+    int h = w.hiddenSize();
+    float[] pooled = new float[h];
+    double[] acc = new double[h];
+    for (int t = first; t < first + n; t++) {
+      for (int j = 0; j < h; j++) {
+        acc[j] += x[t * h + j];
+      }
+    }
+    for (int j = 0; j < h; j++) {
+      pooled[j] = (float) (acc[j] / n);
+    }
+    float[] hidden = null;
+    if (request.wantHidden()) {
+      hidden = new float[n * h];
+      System.arraycopy(x, first * h, hidden, 0, hidden.length);
+    }
+    return new SequenceOutput(n, hidden, pooled, null);
   }
 
   /**
