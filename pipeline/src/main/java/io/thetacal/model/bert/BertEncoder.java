@@ -214,7 +214,7 @@ public final class BertEncoder implements TransformerModel {
    * whether GELU was applied (otherwise the caller runs {@link #gelu}).
    */
   private boolean linear(int threads, float[] x, int rows, int in, float[] wt, PackedGemm pw, float[] bias,
-      int out, float[] y, float[] residual, boolean gelu) {
+      int out, float[] y, int ldy, float[] residual, boolean gelu) {
     int parts = Math.min(threads, Math.max(1, rows / 16));
     boolean fused = pw != null && (!gelu || w.geluErf());
     parallel(parts, p -> {
@@ -224,23 +224,23 @@ public final class BertEncoder implements TransformerModel {
         return;
       }
       if (fused) {
-        pw.mulBias(r1 - r0, x, r0 * in, in, bias, residual, r0 * out, out, gelu, y, r0 * out, out);
+        pw.mulBias(r1 - r0, x, r0 * in, in, bias, residual, r0 * out, out, gelu, y, r0 * ldy, ldy);
         return;
       }
       for (int r = r0; r < r1; r++) {
-        int o = r * out;
+        int o = r * ldy;
         if (residual != null) {
           for (int j = 0; j < out; j++) {
-            y[o + j] = bias[j] + residual[o + j];
+            y[o + j] = bias[j] + residual[r * out + j];
           }
         } else {
           System.arraycopy(bias, 0, y, o, out);
         }
       }
       if (pw != null) {
-        pw.mulAdd(r1 - r0, x, r0 * in, in, y, r0 * out, out);
+        pw.mulAdd(r1 - r0, x, r0 * in, in, y, r0 * ldy, ldy);
       } else {
-        Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * out, out);
+        Gemm.mul(r1 - r0, out, in, 1f, x, r0 * in, in, wt, 0, out, 1f, y, r0 * ldy, ldy);
       }
     });
     return fused && gelu;
@@ -360,7 +360,7 @@ public final class BertEncoder implements TransformerModel {
     SequenceOutput[] outs = new SequenceOutput[b];
     try {
       // One spare row: BLAS bounds checks cover a strided operand's full last stride.
-      float[] qkv = ws.get(Workspace.QKV, (total + 1) * 3 * h);
+      float[] qkv = ws.get(Workspace.QKV, (total + 1) * att.ldq);
       float[] ctx = ws.get(Workspace.CTX, total * h);
       float[] ctxDense = outputError != null ? new float[total * h] : null;
       float[] x1 = ws.get(Workspace.X1, total * h);
@@ -377,7 +377,7 @@ public final class BertEncoder implements TransformerModel {
                 embed(seqs.get(s), x, start[s]);
               }
               packed[l][0].mulBias(len[s], x, start[s] * h, h, w.layers().get(l).qkvBias(), null, 0, 0, false,
-                  qkv, start[s] * 3 * h, 3 * h);
+                  qkv, start[s] * att.ldq, att.ldq);
             },
             (l, s) -> {
               postAttention(w.layers().get(l), packed[l], start[s], start[s + 1], ctx, x, x1, inter);
@@ -395,7 +395,7 @@ public final class BertEncoder implements TransformerModel {
       for (int l = 0; l < layers && !dataflow; l++) {
         BertWeights.Layer lw = w.layers().get(l);
         PackedGemm[] pl = packed[l];
-        linear(threads, x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, null, false);
+        linear(threads, x, total, h, lw.qkv(), pl[0], lw.qkvBias(), 3 * h, qkv, att.ldq, null, false);
         boolean output = lastOutput || l + 1 < layers;
         att.run(l, qkv, ctx, ctxDense, output);
         if (!output) {
@@ -404,13 +404,13 @@ public final class BertEncoder implements TransformerModel {
         if (outputError != null) {
           outputError.record(l, ctx, ctxDense, 0, total, h, h);
         }
-        linear(threads, ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, x, false);
+        linear(threads, ctx, total, h, lw.attnOut(), pl[1], lw.attnOutBias(), h, x1, h, x, false);
         layerNorm(threads, x1, total, lw.attnNorm());
         int f = w.intermediateSize();
-        if (!linear(threads, x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), f, inter, null, true)) {
+        if (!linear(threads, x1, total, h, lw.ffnIn(), pl[2], lw.ffnInBias(), f, inter, f, null, true)) {
           gelu(threads, inter, total * f);
         }
-        linear(threads, inter, total, f, lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, x1, false);
+        linear(threads, inter, total, f, lw.ffnOut(), pl[3], lw.ffnOutBias(), h, x, h, x1, false);
         layerNorm(threads, x, total, lw.ffnNorm());
       }
     } finally {
@@ -479,6 +479,12 @@ public final class BertEncoder implements TransformerModel {
     private final int heads = w.numHeads();
     private final int dh = w.headDim();
     private final int h = w.hiddenSize();
+    /**
+     * Row stride of the Q|K|V buffer: 16 floats past its 3 · hidden values, so that the rows of a head's
+     * K and V, read column block by column block, fall in different L1 sets (at 3 · 384 floats, 4608
+     * bytes, every row maps to the same 8 of 64 sets, and the products reread V from L2 per row tile).
+     */
+    final int ldq = 3 * h + 16;
     /** Blocks ordered (sequence, head); offset of each block's n×n scores in {@link #scores}. */
     private final int[] blockOffset;
     private final float[] scores;
@@ -737,9 +743,9 @@ public final class BertEncoder implements TransformerModel {
       int s = bl / heads;
       int hd = bl % heads;
       int n = len[s];
-      int base = start[s] * 3 * h;
-      PackedGemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, 3 * h, qkv,
-          base + h + hd * dh, 3 * h, scores, blockOffset[bl], n);
+      int base = start[s] * ldq;
+      PackedGemm.mulTransposed(n, n, dh, w.attentionScale(), qkv, base + hd * dh, ldq, qkv,
+          base + h + hd * dh, ldq, scores, blockOffset[bl], n);
     }
 
     private void kernelRows(AttentionKernel kernel, int layer, int bl) {
@@ -766,7 +772,7 @@ public final class BertEncoder implements TransformerModel {
       int s = bl / heads;
       int hd = bl % heads;
       int n = len[s];
-      PackedGemm.mul(n, dh, n, shadow, blockOffset[bl], n, qkv, start[s] * 3 * h + 2 * h + hd * dh, 3 * h,
+      PackedGemm.mul(n, dh, n, shadow, blockOffset[bl], n, qkv, start[s] * ldq + 2 * h + hd * dh, ldq,
           ctxDense, start[s] * h + hd * dh, h);
     }
 
@@ -774,9 +780,9 @@ public final class BertEncoder implements TransformerModel {
       int s = bl / heads;
       int hd = bl % heads;
       int n = len[s];
-      int vOff = start[s] * 3 * h + 2 * h + hd * dh;
+      int vOff = start[s] * ldq + 2 * h + hd * dh;
       int cOff = start[s] * h + hd * dh;
-      PackedGemm.mul(n, dh, n, scores, blockOffset[bl], n, qkv, vOff, 3 * h, ctx, cOff, h);
+      PackedGemm.mul(n, dh, n, scores, blockOffset[bl], n, qkv, vOff, ldq, ctx, cOff, h);
       float[] vMean = null;
       for (int i = 0; i < n; i++) {
         float r = residual[rowOffset[bl] + i];
@@ -785,7 +791,7 @@ public final class BertEncoder implements TransformerModel {
             vMean = new float[dh];
             for (int j = 0; j < n; j++) {
               for (int d = 0; d < dh; d++) {
-                vMean[d] += qkv[vOff + j * 3 * h + d];
+                vMean[d] += qkv[vOff + j * ldq + d];
               }
             }
             for (int d = 0; d < dh; d++) {
