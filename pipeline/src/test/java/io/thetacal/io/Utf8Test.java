@@ -33,7 +33,8 @@ class Utf8Test {
   void formsThatLenientDecodersAcceptAreRefused() {
     assertEquals(1, invalidAt((byte) 'x', (byte) 0xC0, (byte) 0xAF), "overlong encoding of '/'");
     assertEquals(0, invalidAt((byte) 0xED, (byte) 0xA0, (byte) 0x80), "an encoded surrogate");
-    assertEquals(2, invalidAt((byte) 'a', (byte) 'b', (byte) 0xE2, (byte) 0x82), "a sequence cut short at the end");
+    assertEquals(2, invalidAt((byte) 'a', (byte) 'b', (byte) 0xE2, (byte) 0x82),
+        "a sequence cut short at the end");
   }
 
   @Test

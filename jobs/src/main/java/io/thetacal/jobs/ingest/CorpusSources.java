@@ -106,7 +106,8 @@ public final class CorpusSources {
         try {
           line = Utf8.decode(t._2().getBytes(), 0, t._2().getLength());
         } catch (Utf8.InvalidUtf8Exception e) {
-          out.add(RowFactory.create(dataset, position, null, null, "invalid_utf8", "the line is " + e.getMessage()));
+          out.add(RowFactory.create(dataset, position, null, null, "invalid_utf8",
+              "the line is " + e.getMessage()));
           continue;
         }
         out.add(json ? jsonRow(dataset, position, line, textField, tokensField, idField)

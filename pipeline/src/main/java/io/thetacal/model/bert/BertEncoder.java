@@ -386,8 +386,9 @@ public final class BertEncoder implements TransformerModel {
               }
             });
       } else {
-        parallel(Math.min(threads, b), p -> {
-          for (int s = p; s < b; s += Math.min(threads, b)) {
+        int parts = Math.min(threads, b);
+        parallel(parts, p -> {
+          for (int s = p; s < b; s += parts) {
             embed(seqs.get(s), x, start[s]);
           }
         });
