@@ -66,6 +66,11 @@ public final class StatisticsUpdateBenchmark {
     time("pre only", rows, geometry, cc.withPlacements(Placement.PRE_SOFTMAX), reps, batches);
     time("histogram only (k grid [256]: no k below n)", rows, geometry, cc.withKGrid(List.of(256)), reps,
         batches);
+    time("one k (k grid [64, 256])", rows, geometry, cc.withKGrid(List.of(64, 256)), reps, batches);
+    time("two k (k grid [16, 64, 256])", rows, geometry, cc.withKGrid(List.of(16, 64, 256)), reps, batches);
+    time("no histograms", rows, geometry, cc.withHistogram(-16, 48, 0), reps, batches);
+    time("nothing to record (no histograms, k grid [256])", rows, geometry,
+        cc.withHistogram(-16, 48, 0).withKGrid(List.of(256)), reps, batches);
     System.out.println("load " + Bench.loadavg());
   }
 
